@@ -12,6 +12,8 @@ export const SYSTEM_DEPS = {
   htpasswd: 'apache2-utils',
   'softhsm2-util': 'softhsm2',
   'pkcs11-tool': 'opensc',
+  shellcheck: 'shellcheck',
+  unzip: 'unzip',
 };
 
 function has(bin) {

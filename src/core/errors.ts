@@ -31,8 +31,11 @@ export type ConfigCode = 'INVALID_POLICY' | 'INVALID_CONFIG' | 'USAGE';
 /** Malformed admission request (HTTP 4xx at the edge). */
 export type RequestCode = 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE';
 
+/** Not a failure: an allowed decision that must still be logged (a `requireSignatures: false` exception). */
+export type NoticeCode = 'SIGNATURES_NOT_REQUIRED';
+
 /** Every code that can appear in an admission reason. */
-export type ReasonCode = VerificationCode | PolicyCode | InconclusiveCode;
+export type ReasonCode = VerificationCode | PolicyCode | InconclusiveCode | NoticeCode;
 export type ErrorCode = ReasonCode | ConfigCode | RequestCode;
 
 export class TrustgateError<C extends ErrorCode = ErrorCode> extends Error {

@@ -65,4 +65,8 @@ export interface ImageVerdict {
   readonly inconclusive: boolean;
   /** Policies that applied. */
   readonly policies: readonly string[];
+  /** Per-policy outcomes behind this verdict (for logs and `--output json`). */
+  readonly outcomes?: readonly PolicyOutcome[];
+  /** Earliest expiry of the evidence the verdict rests on: a cached verdict must not outlive it. */
+  readonly validUntil?: Date;
 }

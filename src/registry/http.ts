@@ -106,6 +106,8 @@ async function attempt(req: HttpRequest): Promise<HttpResponse> {
   });
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > req.maxBytes) {
+    // destroy() without an error makes undici emit RequestAbortedError; unheard, it would crash the process.
+    res.body.on('error', () => undefined);
     res.body.destroy();
     throw new InconclusiveError(
       'LIMIT_EXCEEDED',

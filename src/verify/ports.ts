@@ -2,7 +2,7 @@
 // The interfaces the verification service depends on. Concrete implementations
 // (undici clients, Kubernetes informers, caches) are injected by main.ts; tests pass fakes.
 
-import type { CompiledPolicy } from '../core/policy/types.js';
+import type { CompiledPolicy, NamespaceInfo } from '../core/policy/types.js';
 
 /** Absolute deadline for all upstream work of one request. */
 export interface Deadline {
@@ -56,7 +56,12 @@ export interface RegistryCredentials {
 
 /** Credentials by registry host (docker config semantics: most specific match wins). */
 export interface CredentialProvider {
-  lookup(registry: string): RegistryCredentials | undefined;
+  /**
+   * @param registry `host[:port]` (Docker Hub aliases are equivalent).
+   * @param repository Repository path inside the registry; lets keys with a path
+   *   (`registry.example.com/team`) match as the kubelet does. Omitted: host-level keys only.
+   */
+  lookup(registry: string, repository?: string): RegistryCredentials | undefined;
 }
 
 export interface RegistryRequestContext {
@@ -92,6 +97,7 @@ export interface OciSource {
   /**
    * A manifest by tag or digest, with its bytes checked against the digest.
    * @throws VerificationError DIGEST_MISMATCH (body does not hash to the requested digest)
+   * @throws VerificationError NO_TRUST_DATA (the registry answers 404: the kubelet could not pull it either)
    * @throws InconclusiveError TRUST_SOURCE_UNAVAILABLE | TIMEOUT | LIMIT_EXCEEDED
    */
   fetchManifest(
@@ -99,6 +105,11 @@ export interface OciSource {
     reference: string,
     ctx: RegistryRequestContext,
   ): Promise<FetchedManifest>;
+  /**
+   * A blob, checked against the descriptor's digest and size.
+   * @throws VerificationError DIGEST_MISMATCH | NO_TRUST_DATA (404)
+   * @throws InconclusiveError TRUST_SOURCE_UNAVAILABLE | TIMEOUT | LIMIT_EXCEEDED
+   */
   fetchBlob(
     name: { registry: string; repository: string },
     descriptor: OciDescriptor,
@@ -114,11 +125,8 @@ export interface OciSource {
   ): Promise<readonly OciDescriptor[]>;
 }
 
-/** Labels of a namespace, as the policy selector needs them. */
-export interface NamespaceInfo {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-}
+/** Labels of a namespace, as the policy selector needs them (defined in core so match.ts can use it). */
+export type { NamespaceInfo } from '../core/policy/types.js';
 
 export interface PolicySource {
   /** The current immutable set of compiled policies. */

@@ -17,6 +17,18 @@ export interface LabelSelector {
   matchExpressions?: LabelSelectorRequirement[];
 }
 
+/** Labels of a namespace, as the policy selector needs them (re-exported by verify/ports.ts). */
+export interface NamespaceInfo {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * Contents of the ConfigMap/Secret keys a policy refers to (`caBundleRef`, `caRef`, `tsaRef`),
+ * filled by the Kubernetes layer, keyed by `materialRefKey(ref, defaultNamespace)` (compile.ts).
+ */
+export type ResolvedMaterial = Readonly<Record<string, string>>;
+
 /** Reference to a key in a ConfigMap or Secret (namespace defaults to the policy's / trustgate's). */
 export interface ResourceKeyRef {
   configMap?: string;

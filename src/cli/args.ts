@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// A small, strict argv parser: known flags only, so a typo is a usage error (exit 2),
+// never a silently ignored option.
+
+import { ConfigError } from '../core/errors.js';
+
+export interface FlagSpec {
+  /** Takes a value (`--port 8443` or `--port=8443`); otherwise boolean. */
+  readonly value?: boolean;
+  /** May be given several times (values collected in order). */
+  readonly multiple?: boolean;
+}
+
+export interface ParsedArgs {
+  readonly positionals: readonly string[];
+  readonly flags: ReadonlyMap<string, readonly string[]>;
+}
+
+function usage(message: string): ConfigError {
+  return new ConfigError('USAGE', message);
+}
+
+/**
+ * Parse `argv` against `spec` (flag name without dashes → spec).
+ * @throws ConfigError USAGE for unknown flags, missing values, repeated single flags
+ */
+export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, FlagSpec>>): ParsedArgs {
+  const positionals: string[] = [];
+  const flags = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq >= 0 ? eq : undefined);
+    const s = spec[name];
+    if (!s) {
+      throw usage(`unknown option --${name}; known: ${Object.keys(spec).map((k) => `--${k}`).join(', ') || 'none'}`);
+    }
+    let value = 'true';
+    if (s.value) {
+      if (eq >= 0) value = arg.slice(eq + 1);
+      else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i]!;
+      else throw usage(`option --${name} needs a value`);
+    } else if (eq >= 0) {
+      throw usage(`option --${name} takes no value`);
+    }
+    const list = flags.get(name) ?? [];
+    if (list.length > 0 && !s.multiple) throw usage(`option --${name} given more than once`);
+    list.push(value);
+    flags.set(name, list);
+  }
+  return { positionals, flags };
+}
+
+/** The single value of a flag, if given. */
+export function flag(args: ParsedArgs, name: string): string | undefined {
+  return args.flags.get(name)?.[0];
+}
+
+/** Every value of a repeatable flag. */
+export function flags(args: ParsedArgs, name: string): readonly string[] {
+  return args.flags.get(name) ?? [];
+}
+
+/** Parse `--at RFC3339`. @throws ConfigError USAGE */
+export function parseAt(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(d.getTime())) {
+    throw usage(`--at must be an RFC 3339 instant like 2026-12-01T00:00:00Z, got ${JSON.stringify(value)}`);
+  }
+  return d;
+}
+
+/** Parse a port number. @throws ConfigError USAGE */
+export function parsePort(value: string | undefined, name: string, def: number): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`--${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
+  return n;
+}

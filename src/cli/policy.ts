@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// `trustgate policy validate FILE...` and `trustgate policy convert FILE`.
+
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../core/errors.js';
+import { convertSeedText } from '../policy-files/convert.js';
+import { formatFieldError, loadPolicies } from '../policy-files/load.js';
+import type { Io } from '../main.js';
+import { parseArgs } from './args.js';
+import { EXIT } from './output.js';
+
+export async function runPolicy(argv: readonly string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  const args = parseArgs(rest, {});
+  switch (sub) {
+    case 'validate': {
+      if (args.positionals.length === 0) throw new ConfigError('USAGE', 'policy validate needs at least one FILE');
+      let invalid = 0;
+      for (const file of args.positionals) {
+        const { policies, errors } = await loadPolicies(file);
+        if (errors.length > 0) {
+          invalid++;
+          for (const e of errors) io.stdout.write(`${formatFieldError(e)}\n`);
+        } else {
+          io.stdout.write(`${file}: ${policies.length} ${policies.length === 1 ? 'policy' : 'policies'} valid (${policies.map((p) => p.id).join(', ')})\n`);
+        }
+      }
+      return invalid > 0 ? EXIT.denied : EXIT.ok;
+    }
+    case 'convert': {
+      const [file, ...extra] = args.positionals;
+      if (file === undefined || extra.length > 0) throw new ConfigError('USAGE', 'policy convert needs exactly one FILE');
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (err) {
+        throw new ConfigError('USAGE', `cannot read ${file}: ${(err as Error).message}`);
+      }
+      io.stdout.write(convertSeedText(text, file));
+      return EXIT.ok;
+    }
+    default:
+      throw new ConfigError('USAGE', `policy needs a subcommand: validate FILE... | convert FILE (got ${JSON.stringify(sub ?? '')})`);
+  }
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: Apache-2.0
+// `trustgate serve`: build the webhook from config, policies (CRs through informers, or a
+// directory), TLS material and metrics; run until SIGTERM; then drain in-flight requests.
+
+import { once } from 'node:events';
+import { createAdmissionHandler, createPolicyAdmissionHandler } from '../admission/handler.js';
+import { createAdmissionServer, createMetricsServer } from '../admission/server.js';
+import { buildVerifier } from '../app.js';
+import type { Config } from '../config/config.js';
+import { ConfigError } from '../core/errors.js';
+import { compilePolicy } from '../core/policy/compile.js';
+import { validatePolicyResource } from '../core/policy/validate.js';
+import { createApiKeyRefReader } from '../k8s/key-material.js';
+import { createKubeClients, currentNamespace, loadKubeConfig, type K8sLogger } from '../k8s/client.js';
+import { NamespaceInformer } from '../k8s/namespaces.js';
+import { PolicyInformer } from '../k8s/policy-informer.js';
+import { PolicyStore } from '../k8s/policy-store.js';
+import { createPullSecretResolver } from '../k8s/pull-secrets.js';
+import { createStatusWriter } from '../k8s/status.js';
+import type { Io } from '../main.js';
+import { createJsonLogger, serializeError, type Logger } from '../observability/logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { loadPolicies } from '../policy-files/load.js';
+import { mergeCredentialProviders, parseDockerConfig } from '../registry/credentials.js';
+import { createCertSource, type CertificatePair } from '../tls/cert-source.js';
+import { generateDevCertificate } from '../tls/dev-cert.js';
+import { systemClock, type CredentialProvider, type NamespaceSource } from '../verify/ports.js';
+import { flag, parseArgs, parsePort } from './args.js';
+import { loadConfigFile } from './common.js';
+import { EXIT } from './output.js';
+
+interface PolicyRuntime {
+  readonly store: PolicyStore;
+  /** Policies (and namespaces, in cluster mode) have synced: `/readyz`. */
+  ready(): boolean;
+  readonly namespaces?: NamespaceSource;
+  readonly credentialsFor?: Parameters<typeof createAdmissionHandler>[0]['credentialsFor'];
+  stop(): Promise<void>;
+}
+
+function toK8sLogger(logger: Logger): K8sLogger {
+  return {
+    info: (fields, msg) => logger.info(msg, fields),
+    warn: (fields, msg) => logger.warn(msg, fields),
+    error: (fields, msg) => logger.error(msg, fields),
+  };
+}
+
+/** `--policies DIR`: compile every policy once; any invalid file stops the start (exit 2). */
+async function filePolicies(dir: string, logger: Logger): Promise<PolicyRuntime> {
+  const { policies, errors } = await loadPolicies(dir);
+  if (errors.length > 0) throw new ConfigError('INVALID_POLICY', `invalid policies in ${dir}`, { fieldErrors: errors });
+  const store = new PolicyStore();
+  for (const p of policies) store.upsert(p.id, p);
+  store.markReady();
+  logger.info('policies loaded from files', { dir, policies: policies.map((p) => p.id) });
+  return { store, ready: () => store.ready(), stop: () => Promise.resolve() };
+}
+
+/** CR mode: informers on both policy kinds and on namespaces, status writes, pull secrets. */
+async function clusterPolicies(
+  config: Config,
+  kubeconfigPath: string | undefined,
+  logger: Logger,
+): Promise<PolicyRuntime> {
+  const kc = loadKubeConfig(kubeconfigPath !== undefined ? { kubeconfigPath } : {});
+  const clients = createKubeClients(kc);
+  const k8sLogger = toK8sLogger(logger);
+  const defaultNamespace = currentNamespace(kc) ?? config.namespace;
+  const store = new PolicyStore();
+  const informer = new PolicyInformer({
+    kc,
+    custom: clients.custom,
+    store,
+    validate: validatePolicyResource,
+    compile: (resource, { material }) => compilePolicy(resource, { material, defaultNamespace }),
+    keyRefReader: createApiKeyRefReader(clients.core),
+    statusWriter: createStatusWriter({ custom: clients.custom, clock: systemClock, logger: k8sLogger }),
+    defaultNamespace,
+    logger: k8sLogger,
+  });
+  const namespaces = new NamespaceInformer({ kc, core: clients.core, logger: k8sLogger });
+  const resolvePullSecrets = createPullSecretResolver({
+    coreApi: clients.core,
+    cacheTtlMs: config.cache.tagTtlMs,
+    clock: systemClock,
+    logger: k8sLogger,
+  });
+  const configured = config.registry.pullSecrets.map((ref) => {
+    const [namespace, name] = ref.includes('/') ? ref.split('/', 2) : [defaultNamespace, ref];
+    return { namespace: namespace!, name: name! };
+  });
+  await Promise.all([informer.start(), namespaces.start()]);
+  const credentialsFor = async (req: {
+    namespace: string;
+    serviceAccountName: string;
+    pullSecretNames: readonly string[];
+  }): Promise<CredentialProvider | undefined> => {
+    const [own, ...shared] = await Promise.all([
+      resolvePullSecrets({
+        namespace: req.namespace,
+        serviceAccountName: req.serviceAccountName,
+        imagePullSecrets: req.pullSecretNames,
+      }),
+      ...configured.map((c) => resolvePullSecrets({ namespace: c.namespace, imagePullSecrets: [c.name], serviceAccountName: '\u0000none' })),
+    ]);
+    const docs = [...(own ?? []), ...shared.flat()];
+    const providers = docs.flatMap((doc) => {
+      try {
+        return [parseDockerConfig(doc, 'pull secret')];
+      } catch (err) {
+        logger.warn('ignoring a malformed pull secret', { error: serializeError(err) });
+        return [];
+      }
+    });
+    return providers.length > 0 ? mergeCredentialProviders(...providers) : undefined;
+  };
+  return {
+    store,
+    ready: () => store.ready() && namespaces.synced(),
+    namespaces,
+    credentialsFor,
+    stop: async () => {
+      await Promise.all([informer.stop(), namespaces.stop()]);
+    },
+  };
+}
+
+function tlsMaterial(
+  args: { devCert: boolean; certFile: string | undefined; keyFile: string | undefined },
+  logger: Logger,
+): { pair: CertificatePair; watch?: (apply: (p: CertificatePair) => void) => () => void } {
+  if (args.devCert) {
+    if (args.certFile || args.keyFile) throw new ConfigError('USAGE', '--dev-cert and --tls-cert/--tls-key are exclusive');
+    const pair = generateDevCertificate({ hosts: ['localhost', '127.0.0.1', '::1'], days: 30 });
+    logger.warn('serving with a generated self-signed development certificate (--dev-cert); never use it in a cluster', {});
+    return { pair };
+  }
+  if (!args.certFile || !args.keyFile) {
+    throw new ConfigError('USAGE', 'serve needs --tls-cert FILE and --tls-key FILE (or --dev-cert for local use)');
+  }
+  const source = createCertSource({ certFile: args.certFile, keyFile: args.keyFile, logger });
+  return {
+    pair: source.current(),
+    watch: (apply) => {
+      source.watch(apply);
+      return () => source.close();
+    },
+  };
+}
+
+function watchPolicyMetrics(store: PolicyStore, metrics: Metrics): void {
+  const update = (): void => metrics.setPolicies({ ready: store.counts().valid, invalid: store.counts().invalid });
+  update();
+  store.onChange(update);
+}
+
+export async function runServe(argv: readonly string[], io: Io, signal?: AbortSignal): Promise<number> {
+  const args = parseArgs(argv, {
+    config: { value: true },
+    policies: { value: true },
+    port: { value: true },
+    'metrics-port': { value: true },
+    host: { value: true },
+    'tls-cert': { value: true },
+    'tls-key': { value: true },
+    'dev-cert': {},
+    kubeconfig: { value: true },
+  });
+  if (args.positionals.length > 0) throw new ConfigError('USAGE', `serve takes no arguments, got ${args.positionals.join(' ')}`);
+  const port = parsePort(flag(args, 'port'), 'port', 8443);
+  const metricsPort = parsePort(flag(args, 'metrics-port'), 'metrics-port', 9090);
+  const host = flag(args, 'host') ?? '0.0.0.0';
+  const config = await loadConfigFile(flag(args, 'config'));
+  const logger = createJsonLogger({ stream: io.stdout, base: { component: 'trustgate' } });
+  const metrics = createMetrics({ defaultMetrics: true });
+  const tls = tlsMaterial(
+    { devCert: args.flags.has('dev-cert'), certFile: flag(args, 'tls-cert'), keyFile: flag(args, 'tls-key') },
+    logger,
+  );
+
+  const policyDir = flag(args, 'policies');
+  const runtime = policyDir !== undefined ? await filePolicies(policyDir, logger) : await clusterPolicies(config, flag(args, 'kubeconfig'), logger);
+  watchPolicyMetrics(runtime.store, metrics);
+
+  const bundle = buildVerifier({
+    config,
+    policies: runtime.store,
+    ...(runtime.namespaces ? { namespaces: runtime.namespaces } : {}),
+    clock: systemClock,
+    metrics,
+    registry: true,
+  });
+  // A changed policy invalidates exactly its own cached outcomes (the policy id is a key part).
+  runtime.store.onChange((change) => {
+    bundle.outcomeCache.deleteWhere((key) => key.split('\u0000')[3] === change.id);
+  });
+
+  const handler = createAdmissionHandler({
+    verifier: bundle.verifier,
+    clock: systemClock,
+    logger,
+    metrics,
+    ...(runtime.credentialsFor ? { credentialsFor: runtime.credentialsFor } : {}),
+    defaultTimeoutMs: config.defaultTimeoutMs,
+    marginMs: config.timeoutMarginMs,
+    mutate: config.mutate,
+  });
+  const policyHandler = createPolicyAdmissionHandler({
+    validatePolicyObject: (obj) => {
+      const r = validatePolicyResource(obj);
+      return r.ok ? [] : r.errors;
+    },
+    logger,
+  });
+  const server = createAdmissionServer({ handler, policyHandler, tls: tls.pair, ready: () => runtime.ready(), logger });
+  const stopWatching = tls.watch?.((pair) => server.setCertificate(pair));
+  const metricsServer = createMetricsServer({ metrics, logger });
+  const addr = await server.listen(port, host);
+  const maddr = await metricsServer.listen(metricsPort, host);
+  logger.info('trustgate is serving', {
+    webhook: `https://${addr.address}:${addr.port}`,
+    metrics: `http://${maddr.address}:${maddr.port}/metrics`,
+    policies: runtime.store.current().length,
+    mode: policyDir !== undefined ? 'files' : 'cluster',
+  });
+
+  // SIGTERM (Kubernetes) / SIGINT (terminal): stop accepting, finish in-flight requests, exit 0.
+  const stopSignal = signal ?? AbortSignal.any([]);
+  const onSignal = new AbortController();
+  const handlerFn = (): void => onSignal.abort();
+  process.once('SIGTERM', handlerFn);
+  process.once('SIGINT', handlerFn);
+  await Promise.race([once(onSignal.signal, 'abort'), once(stopSignal, 'abort')]);
+  process.off('SIGTERM', handlerFn);
+  process.off('SIGINT', handlerFn);
+  logger.info('shutting down: draining in-flight requests', {});
+  stopWatching?.();
+  await server.close();
+  await metricsServer.close();
+  await runtime.stop();
+  await bundle.close();
+  logger.info('stopped', {});
+  return EXIT.ok;
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+// checkNotationPolicy: one valid signature, required signers, thresholds over distinct identities,
+// signature age, inconclusive fetches, level skip.
+
+import { describe, expect, it } from '@jest/globals';
+import { InconclusiveError, VerificationError } from '../../errors.js';
+import {
+  buildJws,
+  E2E_TARGET,
+  generated,
+  identity,
+  notationSource,
+  PINNED_NOW,
+  policyWith,
+} from '../../../__fixtures__/notation/builders.js';
+import type { CompiledSigner } from '../../policy/types.js';
+import { checkNotationPolicy } from '../rules.js';
+import {
+  toFailedNotationOutcome,
+  verifyNotationEnvelope,
+  type NotationSignatureOutcome,
+} from '../verify.js';
+
+const ecRoot = generated('ec-root').cert;
+const source = notationSource({ ca: [ecRoot] });
+const ref = { digest: E2E_TARGET.digest };
+const DAY = 86_400_000;
+
+function signedBy(
+  name: string,
+  signingTime = new Date('2025-05-01T00:00:00Z'),
+): NotationSignatureOutcome {
+  const id = generated(name);
+  const env = buildJws({ key: id.key!, chain: [id.cert, ecRoot], alg: 'ES256', signingTime });
+  return verifyNotationEnvelope(env, 'application/jose+json', {
+    subject: E2E_TARGET,
+    source,
+    now: PINNED_NOW,
+  });
+}
+const release = identity({ C: 'US', ST: 'WA', O: 'Trustgate Test', OU: 'Release' });
+const security = identity({ C: 'US', ST: 'WA', O: 'Trustgate Test', OU: 'Security' });
+const signer = (
+  name: string,
+  identities: CompiledSigner['identities'],
+  required = false,
+): CompiledSigner => ({
+  name,
+  role: `targets/${name}`,
+  required,
+  identities,
+});
+const untrusted = (): NotationSignatureOutcome => {
+  const other = generated('other-leaf');
+  const env = buildJws({
+    key: other.key!,
+    chain: [other.cert, generated('other-root').cert],
+    alg: 'ES256',
+  });
+  return verifyNotationEnvelope(env, 'application/jose+json', {
+    subject: E2E_TARGET,
+    source,
+    now: PINNED_NOW,
+  });
+};
+
+describe('checkNotationPolicy', () => {
+  describe('when there are no signer roles', () => {
+    it('passes with one valid signature among failed ones and lists the identity', () => {
+      const r = checkNotationPolicy(
+        [untrusted(), signedBy('ec-leaf')],
+        ref,
+        policyWith({}),
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r).toEqual({
+        ok: true,
+        source: 'notation',
+        digest: E2E_TARGET.digest,
+        signers: ['CN=release-bot,OU=Release,O=Trustgate Test,ST=WA,C=US'],
+        validUntil: new Date('2120-01-01T00:00:00Z'),
+      });
+    });
+
+    it('fails with NO_TRUST_DATA when there is no signature at all', () => {
+      const r = checkNotationPolicy([], ref, policyWith({}), 'notation', PINNED_NOW);
+      expect(r).toEqual(
+        expect.objectContaining({
+          ok: false,
+          definite: true,
+          reason: expect.objectContaining({
+            code: 'NO_TRUST_DATA',
+            message: `no Notation signature found for ${E2E_TARGET.digest}`,
+          }),
+        }),
+      );
+    });
+
+    it('reports the failure of the signature that got furthest', () => {
+      const garbage = toFailedNotationOutcome(
+        new VerificationError('SIGNATURE_INVALID', 'bad'),
+        'strict',
+      );
+      const r = checkNotationPolicy(
+        [garbage, untrusted()],
+        ref,
+        policyWith({}),
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.reason.code).toBe('ROOT_NOT_TRUSTED');
+        expect(r.reason.message).toMatch(/none of the 2 Notation signatures/);
+        expect(r.reason.policy).toBe('ClusterTrustPolicy/test');
+      }
+    });
+
+    it('is inconclusive (not definite) when nothing is valid and one signature could not be fetched', () => {
+      const down = toFailedNotationOutcome(
+        new InconclusiveError('TIMEOUT', 'registry timed out'),
+        'strict',
+      );
+      const r = checkNotationPolicy(
+        [untrusted(), down],
+        ref,
+        policyWith({}),
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r).toEqual(
+        expect.objectContaining({
+          ok: false,
+          definite: false,
+          reason: expect.objectContaining({ code: 'TIMEOUT' }),
+        }),
+      );
+    });
+  });
+
+  describe('when the policy limits signature age', () => {
+    it('fails with SIGNATURE_TOO_OLD when every valid signature is older than maxAge', () => {
+      const old = signedBy('ec-leaf', new Date('2025-01-01T00:00:00Z'));
+      const r = checkNotationPolicy(
+        [old],
+        ref,
+        policyWith({ maxAgeMs: 15 * DAY }),
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r.ok === false && r.reason.code).toBe('SIGNATURE_TOO_OLD');
+    });
+
+    it('passes with a fresh one and caps validUntil at signing time + maxAge', () => {
+      const fresh = signedBy('ec-leaf', new Date('2025-05-30T00:00:00Z'));
+      const r = checkNotationPolicy(
+        [signedBy('ec-leaf', new Date('2025-01-01T00:00:00Z')), fresh],
+        ref,
+        policyWith({ maxAgeMs: 15 * DAY }),
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r.ok && r.validUntil.toISOString()).toBe('2025-06-14T00:00:00.000Z');
+    });
+  });
+
+  describe('when signer roles define identities', () => {
+    const signers = [signer('release', [release], true), signer('security', [security], true)];
+
+    it('passes when every required role has a valid signature and names the roles', () => {
+      const r = checkNotationPolicy(
+        [signedBy('ec-leaf'), signedBy('ec-leaf2')],
+        ref,
+        policyWith({ signers }),
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r.ok && r.signers).toEqual(['release', 'security']);
+    });
+
+    it('fails with REQUIRED_SIGNER_MISSING when one required role has none', () => {
+      const r = checkNotationPolicy(
+        [signedBy('ec-leaf')],
+        ref,
+        policyWith({ signers }),
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r.ok === false && r.reason).toEqual(
+        expect.objectContaining({
+          code: 'REQUIRED_SIGNER_MISSING',
+          message: expect.stringContaining('"security"'),
+        }),
+      );
+    });
+
+    it('ignores identity-less (Notary v1) signers and thresholds naming them', () => {
+      const r = checkNotationPolicy(
+        [signedBy('ec-leaf')],
+        ref,
+        policyWith({
+          signers: [signer('releases', [], true)],
+          thresholds: { 'targets/releases': 3 },
+        }),
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r.ok).toBe(true);
+    });
+  });
+
+  describe('when a threshold applies to a role', () => {
+    const twoReleaseIds = [
+      identity({ C: 'US', O: 'Trustgate Test', CN: 'release-bot' }),
+      identity({ C: 'US', O: 'Trustgate Test', CN: 'release-bot-2' }),
+    ];
+    const policy = policyWith({
+      signers: [signer('release-managers', twoReleaseIds)],
+      thresholds: { 'targets/release-managers': 2 },
+    });
+
+    it('passes with two signatures from distinct identities', () => {
+      const r = checkNotationPolicy(
+        [signedBy('ec-leaf'), signedBy('ec-leaf3')],
+        ref,
+        policy,
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r.ok).toBe(true);
+    });
+
+    it('fails with THRESHOLD_NOT_MET for two signatures by the same key', () => {
+      const r = checkNotationPolicy(
+        [signedBy('ec-leaf'), signedBy('ec-leaf', new Date('2025-05-02T00:00:00Z'))],
+        ref,
+        policy,
+        'notation',
+        PINNED_NOW,
+      );
+      expect(r.ok === false && r.reason).toEqual(
+        expect.objectContaining({
+          code: 'THRESHOLD_NOT_MET',
+          message: expect.stringMatching(/needs 2 .* found 1/),
+        }),
+      );
+    });
+
+    it('counts one signer once even when it matches two identities of the role', () => {
+      const broad = [
+        identity({ C: 'US', OU: 'Release' }),
+        identity({ C: 'US', O: 'Trustgate Test' }),
+      ];
+      const p = policyWith({ signers: [signer('rm', broad)], thresholds: { rm: 2 } });
+      expect(checkNotationPolicy([signedBy('ec-leaf')], ref, p, 'notation', PINNED_NOW).ok).toBe(
+        false,
+      );
+      // Two keys, where only a matching that avoids the greedy choice reaches 2 (augmenting path).
+      const ids = [
+        identity({ C: 'US', O: 'Trustgate Test' }),
+        identity({ C: 'US', OU: 'Release' }),
+      ];
+      const q = policyWith({ signers: [signer('rm', ids)], thresholds: { rm: 2 } });
+      expect(
+        checkNotationPolicy(
+          [signedBy('ec-leaf'), signedBy('ec-leaf2')],
+          ref,
+          q,
+          'notation',
+          PINNED_NOW,
+        ).ok,
+      ).toBe(true);
+    });
+  });
+
+  describe('when the source level is skip', () => {
+    it('passes without any signature', () => {
+      const p = policyWith({ sources: [notationSource({ level: 'skip' })] });
+      expect(checkNotationPolicy([], ref, p, 'notation', PINNED_NOW).ok).toBe(true);
+    });
+  });
+});

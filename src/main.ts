@@ -2,7 +2,7 @@
 // Composition root and CLI dispatch: the only place that reads argv and the environment.
 // Each command module receives what it needs as parameters.
 
-import { ConfigError, TrustgateError } from './core/errors.js';
+import { ConfigError, InconclusiveError, TrustgateError } from './core/errors.js';
 import { EXIT } from './cli/output.js';
 
 export const USAGE = `trustgate — admit only signed, policy-conforming container images
@@ -62,11 +62,14 @@ export async function main(
           'trustgate sign is not available in this version: sign with the notation CLI (Notation) or the notary/docker CLI (DCT)',
         );
       case undefined:
+        // No command is a usage error: the help goes where errors go, so a script's stdout stays clean.
+        fullIo.stderr.write(USAGE);
+        return EXIT.usage;
       case 'help':
       case '--help':
       case '-h':
         fullIo.stdout.write(USAGE);
-        return command === undefined ? EXIT.usage : EXIT.ok;
+        return EXIT.ok;
       default:
         throw new ConfigError('USAGE', `unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     }
@@ -79,14 +82,16 @@ function reportError(err: unknown, io: Io): number {
   if (err instanceof ConfigError) {
     io.stderr.write(`trustgate: ${err.message}\n`);
     for (const e of err.fieldErrors) {
-      const where = `${e.file ? `${e.file}:` : ''}${e.line !== undefined ? `${e.line}: ` : e.file ? ' ' : ''}`;
-      io.stderr.write(`  ${where}${e.path}: ${e.message}\n`);
+      // `file:line: path: message`, leaving out the parts that are unknown.
+      const where = e.file !== undefined ? `${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ` : e.line !== undefined ? `line ${e.line}: ` : '';
+      io.stderr.write(`  ${where}${e.path !== '' ? `${e.path}: ` : ''}${e.message}\n`);
     }
     return EXIT.usage;
   }
   if (err instanceof TrustgateError) {
     io.stderr.write(`trustgate: ${err.code}: ${err.message}\n`);
-    return err.code === 'TRUST_SOURCE_UNAVAILABLE' || err.code === 'TIMEOUT' ? EXIT.inconclusive : EXIT.denied;
+    // Every inconclusive code (unreachable, deadline, size cap) means "could not decide": exit 3.
+    return err instanceof InconclusiveError ? EXIT.inconclusive : EXIT.denied;
   }
   io.stderr.write(`trustgate: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
   return EXIT.usage;

@@ -69,11 +69,34 @@ export function flags(args: ParsedArgs, name: string): readonly string[] {
   return args.flags.get(name) ?? [];
 }
 
-/** Parse `--at RFC3339`. @throws ConfigError USAGE */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** Range-check the fields of an RFC3339 match: `Date` silently rolls `2026-02-30` over to March 2nd. */
+function inRange(m: RegExpExecArray): boolean {
+  const [y, mo, day, h, mi, s, , oh = '0', om = '0'] = m.slice(1).map((x) => x ?? '');
+  const month = Number(mo);
+  const daysInMonth = new Date(Date.UTC(Number(y), month, 0)).getUTCDate();
+  const limits: [string | undefined, number, number][] = [
+    [mo, 1, 12],
+    [day, 1, daysInMonth],
+    [h, 0, 23],
+    [mi, 0, 59],
+    [s, 0, 59],
+    [oh, 0, 23],
+    [om, 0, 59],
+  ];
+  return limits.every(([v, lo, hi]) => Number(v) >= lo && Number(v) <= hi);
+}
+
+/**
+ * Parse `--at RFC3339`, every field range-checked (an instant the user did not write is never used).
+ * @throws ConfigError USAGE
+ */
 export function parseAt(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
+  const m = RFC3339.exec(value);
   const d = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(d.getTime())) {
+  if (m === null || !inRange(m) || Number.isNaN(d.getTime())) {
     throw usage(`--at must be an RFC 3339 instant like 2026-12-01T00:00:00Z, got ${JSON.stringify(value)}`);
   }
   return d;
@@ -82,7 +105,8 @@ export function parseAt(value: string | undefined): Date | undefined {
 /** Parse a port number. @throws ConfigError USAGE */
 export function parsePort(value: string | undefined, name: string, def: number): number {
   if (value === undefined) return def;
-  const n = Number(value);
+  // Digits only: Number() would accept '', ' 80', '0x50' and '1e3'.
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`--${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
   return n;
 }

@@ -36,7 +36,17 @@ export async function runPolicy(argv: readonly string[], io: Io): Promise<number
       } catch (err) {
         throw new ConfigError('USAGE', `cannot read ${file}: ${(err as Error).message}`);
       }
-      io.stdout.write(convertSeedText(text, file));
+      let converted: string;
+      try {
+        converted = convertSeedText(text, file);
+      } catch (err) {
+        // main prints every field error as `file:line: path: message`; the message only summarizes.
+        if (err instanceof ConfigError && err.fieldErrors.length > 0) {
+          throw new ConfigError(err.code, `cannot convert ${file}: it is not a valid version: "2.0" policy file`, { cause: err, fieldErrors: err.fieldErrors });
+        }
+        throw err;
+      }
+      io.stdout.write(converted);
       return EXIT.ok;
     }
     default:

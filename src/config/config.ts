@@ -84,6 +84,30 @@ class Reader {
     return defMs;
   }
 
+  /** A top-level duration that must be above zero (a zero request timeout would fail every request). */
+  positiveSeconds(o: Obj, key: string, defMs: number): number {
+    const v = o[key];
+    if (v === undefined) return defMs;
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.round(v * 1000);
+    this.fail(key, `must be a positive number of seconds, got ${JSON.stringify(v)}`);
+    return defMs;
+  }
+
+  string(o: Obj, key: string, path: string, def: string): string {
+    const v = o[key];
+    if (v === undefined) return def;
+    if (typeof v === 'string' && v !== '') return v;
+    this.fail(path, `must be a non-empty string, got ${JSON.stringify(v)}`);
+    return def;
+  }
+
+  /** Unknown keys are errors, at every level, so a typo never silently falls back to a default. */
+  known(o: Obj, prefix: string, keys: readonly string[]): void {
+    for (const k of Object.keys(o)) {
+      if (!keys.includes(k)) this.fail(`${prefix}${k}`, `unknown setting; known: ${keys.join(', ')}`);
+    }
+  }
+
   int(o: Obj, key: string, path: string, def: number): number {
     const v = o[key];
     if (v === undefined) return def;
@@ -103,7 +127,7 @@ class Reader {
   strings(o: Obj, key: string, path: string): string[] {
     const v = o[key];
     if (v === undefined) return [];
-    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v;
     this.fail(path, 'must be a list of strings');
     return [];
   }
@@ -117,7 +141,7 @@ class Reader {
   }
 }
 
-const KNOWN_TOP = new Set([
+const KNOWN_TOP = [
   'failureAction',
   'noMatchAction',
   'timeoutSeconds',
@@ -126,7 +150,9 @@ const KNOWN_TOP = new Set([
   'registry',
   'mutate',
   'namespace',
-]);
+] as const;
+const KNOWN_CACHE = ['maxEntries', 'maxTtlSeconds', 'negativeTtlSeconds', 'tagTtlSeconds'] as const;
+const KNOWN_REGISTRY = ['verifyDigest', 'insecureRegistries', 'caBundles', 'mirrors', 'pullSecrets'] as const;
 
 /**
  * Parse a config document (already decoded from YAML/JSON). Unknown keys are errors, so
@@ -136,17 +162,23 @@ const KNOWN_TOP = new Set([
 export function parseConfig(doc: unknown, file?: string): Config {
   if (doc === undefined || doc === null) return DEFAULT_CONFIG;
   const r = new Reader(file);
-  if (!isObj(doc)) throw new ConfigError('INVALID_CONFIG', 'config must be a mapping', { fieldErrors: [{ path: '', message: 'must be a mapping' }] });
-  for (const k of Object.keys(doc)) if (!KNOWN_TOP.has(k)) r.fail(k, `unknown setting; known: ${[...KNOWN_TOP].join(', ')}`);
+  if (!isObj(doc)) {
+    throw new ConfigError('INVALID_CONFIG', `config${file ? ` ${file}` : ''} must be a mapping of settings`, {
+      fieldErrors: [{ path: '', message: 'must be a mapping', ...(file ? { file } : {}) }],
+    });
+  }
+  r.known(doc, '', KNOWN_TOP);
   const cache = r.obj(doc, 'cache', 'cache');
+  r.known(cache, 'cache.', KNOWN_CACHE);
   const reg = r.obj(doc, 'registry', 'registry');
+  r.known(reg, 'registry.', KNOWN_REGISTRY);
   const caBundles = r.obj(reg, 'caBundles', 'registry.caBundles');
   const mirrors = r.obj(reg, 'mirrors', 'registry.mirrors');
   const d = DEFAULT_CONFIG;
   const config: Config = {
     failureAction: r.action(doc, 'failureAction', d.failureAction),
     noMatchAction: r.action(doc, 'noMatchAction', d.noMatchAction),
-    defaultTimeoutMs: r.seconds(doc, 'timeoutSeconds', 'timeoutSeconds', d.defaultTimeoutMs),
+    defaultTimeoutMs: r.positiveSeconds(doc, 'timeoutSeconds', d.defaultTimeoutMs),
     timeoutMarginMs: r.seconds(doc, 'timeoutMarginSeconds', 'timeoutMarginSeconds', d.timeoutMarginMs),
     cache: {
       maxEntries: r.int(cache, 'maxEntries', 'cache.maxEntries', d.cache.maxEntries),
@@ -165,19 +197,20 @@ export function parseConfig(doc: unknown, file?: string): Config {
         }),
       ) as Record<string, string>,
       mirrors: Object.fromEntries(
-        Object.entries(mirrors).map(([k, v]) => [k, Array.isArray(v) ? v.filter((s) => typeof s === 'string') : []]),
+        Object.keys(mirrors).map((k) => [k, r.strings(mirrors, k, `registry.mirrors.${k}`)]),
       ),
       pullSecrets: r.strings(reg, 'pullSecrets', 'registry.pullSecrets'),
     },
     mutate: r.bool(doc, 'mutate', 'mutate', d.mutate),
-    namespace: typeof doc['namespace'] === 'string' ? doc['namespace'] : d.namespace,
+    namespace: r.string(doc, 'namespace', 'namespace', d.namespace),
   };
   if (r.errors.length > 0) {
-    throw new ConfigError(
-      'INVALID_CONFIG',
-      `invalid config${file ? ` ${file}` : ''}: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
-      { fieldErrors: r.errors },
-    );
+    // Like compilePolicy: the first problem in the message, every problem in fieldErrors.
+    const first = r.errors[0]!;
+    const more = r.errors.length > 1 ? ` (and ${r.errors.length - 1} more)` : '';
+    throw new ConfigError('INVALID_CONFIG', `invalid config${file ? ` ${file}` : ''}: ${first.path}: ${first.message}${more}`, {
+      fieldErrors: r.errors,
+    });
   }
   return config;
 }

@@ -85,6 +85,15 @@ export interface ImageVerifierOptions {
 // The key parts are joined with a separator that cannot occur in any of them.
 const SEP = '\u0000';
 
+/** One image under one matched policy: what every per-source step needs. */
+interface PolicyJob {
+  readonly policy: CompiledPolicy;
+  readonly ref: ImageReference;
+  readonly ctx: VerifyContext;
+  /** `ctx.at`, or the clock when the image's verification started. */
+  readonly now: Date;
+}
+
 function failed(source: string, err: TrustgateError, policy: CompiledPolicy): SourceOutcome {
   return {
     ok: false,
@@ -133,20 +142,32 @@ export class DefaultImageVerifier implements ImageVerifier {
       policies.map(async (policy) => ({
         policy,
         outcomes: policy.requireSignatures
-          ? await Promise.all(policy.sources.map((s) => this.sourceOutcome(s, policy, ref, ctx, now)))
+          ? await Promise.all(policy.sources.map((s) => this.sourceOutcome(s, { policy, ref, ctx, now })))
           : [],
       })),
     );
     return evaluateImage({ image: img.image, path: img.path, matched, ...base });
   }
 
-  private sourceOutcome(
-    source: CompiledTrustSource,
-    policy: CompiledPolicy,
-    ref: ImageReference,
-    ctx: VerifyContext,
-    now: Date,
-  ): Promise<SourceOutcome> {
+  private async sourceOutcome(source: CompiledTrustSource, job: PolicyJob): Promise<SourceOutcome> {
+    const { policy, ref, ctx } = job;
+    const outcome = await this.signedOutcome(source, job);
+    if (!outcome.ok || !this.opts.settings.verifyRegistryDigest || ref.digest !== undefined || ref.tag === undefined) {
+      // A digest reference is pulled by digest: what was verified is what runs.
+      return outcome;
+    }
+    // Outside the outcome cache on purpose: a tag can be re-pushed at any time, so the served
+    // digest is only trusted for the (short) tag TTL, never for a signed outcome's longer TTL.
+    try {
+      return await this.crossCheckTag(outcome, policy, ref, ctx);
+    } catch (err) {
+      return failed(source.name, toTrustgateError(err), policy);
+    }
+  }
+
+  /** What the trust source says about the reference (signatures and policy rules), cached. */
+  private signedOutcome(source: CompiledTrustSource, job: PolicyJob): Promise<SourceOutcome> {
+    const { policy, ref, ctx, now } = job;
     // Migration mode: after the cut-over, Notary v1 evidence is not even fetched.
     if (source.kind === 'notaryV1' && policy.notaryV1Until && now >= policy.notaryV1Until) {
       return Promise.resolve(
@@ -163,53 +184,33 @@ export class DefaultImageVerifier implements ImageVerifier {
     const key = [source.kind, source.name, source.materialHash, policy.id, policy.generation, toCanonicalReference(ref), ctx.at?.toISOString() ?? ''].join(SEP);
     const { maxTtlMs, negativeTtlMs } = this.opts.settings;
     return this.opts.outcomeCache.getOrLoad(key, async () => {
-      const value = await this.computeOutcome(source, policy, ref, ctx, now);
+      const value = await this.computeOutcome(source, job);
       this.opts.events?.verification?.(source.kind, value.ok ? 'pass' : value.definite ? 'fail' : 'inconclusive');
       return { value, ttlMs: ttlFor(value, now, maxTtlMs, negativeTtlMs) };
     });
   }
 
-  private async computeOutcome(
-    source: CompiledTrustSource,
-    policy: CompiledPolicy,
-    ref: ImageReference,
-    ctx: VerifyContext,
-    now: Date,
-  ): Promise<SourceOutcome> {
+  private async computeOutcome(source: CompiledTrustSource, job: PolicyJob): Promise<SourceOutcome> {
+    const { policy } = job;
     try {
-      const outcome = source.kind === 'notaryV1'
-        ? await this.notaryOutcome(source, policy, ref, ctx, now)
-        : await this.notationOutcome(source, policy, ref, ctx, now);
-      if (!outcome.ok || !this.opts.settings.verifyRegistryDigest || ref.digest !== undefined || ref.tag === undefined) {
-        // A digest reference is pulled by digest: what was verified is what runs.
-        return outcome;
-      }
-      return await this.crossCheckTag(outcome, policy, ref, ctx);
+      return source.kind === 'notaryV1'
+        ? await this.notaryOutcome(source, job)
+        : await this.notationOutcome(source, job);
     } catch (err) {
       return failed(source.name, toTrustgateError(err), policy);
     }
   }
 
-  private async notaryOutcome(
-    source: CompiledNotaryV1Source,
-    policy: CompiledPolicy,
-    ref: ImageReference,
-    ctx: VerifyContext,
-    now: Date,
-  ): Promise<SourceOutcome> {
+  private async notaryOutcome(source: CompiledNotaryV1Source, job: PolicyJob): Promise<SourceOutcome> {
+    const { policy, ref, ctx, now } = job;
     const started = performance.now();
     const repo = await this.opts.notary.load(source, ref.name, { deadline: ctx.deadline, now });
     this.opts.events?.upstream?.('notary', (performance.now() - started) / 1000);
     return checkNotaryPolicy(repo, ref, policy, source.name, now);
   }
 
-  private async notationOutcome(
-    source: CompiledNotationSource,
-    policy: CompiledPolicy,
-    ref: ImageReference,
-    ctx: VerifyContext,
-    now: Date,
-  ): Promise<SourceOutcome> {
+  private async notationOutcome(source: CompiledNotationSource, job: PolicyJob): Promise<SourceOutcome> {
+    const { policy, ref, ctx, now } = job;
     const { notation, oci } = this.opts;
     if (!notation || !oci) {
       throw new InconclusiveError('TRUST_SOURCE_UNAVAILABLE', `Notation source ${source.name} needs registry access, which is disabled`);

@@ -12,6 +12,10 @@ const SLOW_PATH = /["\\\uD800-\uFFFF]/;
 const ESCAPE_ALL = /["\\]/g;
 const LONE_SURROGATE = /[\uD800-\uDFFF]/;
 const SURROGATE_PAIR_OR_LONE = /[\uD800-\uDBFF][\uDC00-\uDFFF]|[\uD800-\uDFFF]/g;
+/** Strings JSON.stringify writes differently from canonical JSON: control characters and surrogates. */
+const NOT_STRINGIFY_SAFE = /[\u0000-\u001F\uD800-\uDFFF]/;
+/** Keys whose UTF-16 order may differ from UTF-8 byte order, or that JSON.stringify escapes differently. */
+const NOT_ORDER_SAFE_KEY = /[\u0000-\u001F\uD800-\uFFFF]/;
 
 /** Thrown inside the encoder; the path is filled in while unwinding (no cost on success). */
 class EncodeError extends Error {
@@ -46,24 +50,72 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Fast path: a parsed document whose keys are already in canonical order (notary serves the
+// `signed` section canonically, and JSON.parse keeps key order) is written by JSON.stringify.
+
+/**
+ * Whether JSON.stringify(value) is byte-for-byte the canonical encoding: plain objects whose
+ * Object.keys order (the order JSON.stringify uses, integer-like keys first) is strictly
+ * ascending and below U+D800, arrays without holes, safe integers, and strings without control
+ * characters or surrogates (the only characters JSON.stringify escapes besides `"` and `\`).
+ */
+function stringifyIsCanonical(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !NOT_STRINGIFY_SAFE.test(value);
+    case 'number':
+      return Number.isSafeInteger(value);
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_DEPTH) return false;
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (Array.isArray(value)) {
+        if (proto !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) if (!stringifyIsCanonical(value[i], depth + 1)) return false;
+        return true;
+      }
+      if (proto !== Object.prototype && proto !== null) return false;
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        // Below U+D800, UTF-16 order is UTF-8 byte order; strictly ascending also rules out the
+        // integer-like keys V8 hoists out of order ("9" before "10").
+        if (NOT_ORDER_SAFE_KEY.test(k) || (i > 0 && !(keys[i - 1]! < k))) return false;
+        if (!stringifyIsCanonical(obj[k], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// General path: sorts keys and writes every value itself.
+
 function encodeString(s: string): string {
   if (!SLOW_PATH.test(s)) return `"${s}"`;
   return `"${wellFormed(s).replace(ESCAPE_ALL, '\\$&')}"`;
 }
 
+/** Sort `keys` in place and return true when every key is plain; false (unsorted) otherwise. */
+function sortPlainKeys(keys: string[]): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    if (SLOW_PATH.test(keys[i]!)) return false;
+  }
+  // Plain keys below U+D800: UTF-16 order is UTF-8 byte order, and no escaping is needed.
+  keys.sort();
+  return true;
+}
+
 function encodeObject(obj: Record<string, unknown>, depth: number): string {
   const keys = Object.keys(obj);
-  let slow = false;
-  for (const k of keys) {
-    if (SLOW_PATH.test(k)) {
-      slow = true;
-      break;
-    }
-  }
   let out = '{';
-  if (!slow) {
-    // Plain keys below U+D800: UTF-16 order is UTF-8 byte order, and no escaping is needed.
-    keys.sort();
+  if (sortPlainKeys(keys)) {
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       out += `${i > 0 ? ',' : ''}"${k}":${encodeMember(obj, k, depth)}`;
@@ -125,10 +177,205 @@ function encode(value: unknown, depth: number): string {
  *   nesting deeper than 256 levels.
  */
 export function canonicalize(value: unknown): Buffer {
+  if (stringifyIsCanonical(value, 0)) return Buffer.from(JSON.stringify(value), 'utf8');
   try {
     return Buffer.from(encode(value, 0), 'utf8');
   } catch (err) {
     if (!(err instanceof EncodeError)) throw err;
     throw new VerificationError('METADATA_INVALID', `canonical JSON: $${err.path.join('')}: ${err.message}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Served bytes that already are canonical: Notary serves `{"signed":<canonical bytes>,...}`,
+// so the signed bytes can be checked in place instead of re-encoded. The grammar below accepts
+// exactly the output of `encode` (for text JSON.parse accepts): whatever it accepts, re-encoding
+// the parsed value gives back the same bytes; anything else falls back to `canonicalize`.
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isWhitespace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipWhitespace(b: Uint8Array, i: number): number {
+  while (isWhitespace(b[i])) i++;
+  return i;
+}
+
+/** Index after the JSON string that opens at `b[i]`, or -1. */
+function skipString(b: Uint8Array, i: number): number {
+  for (let j = i + 1; j < b.length; j++) {
+    const c = b[j];
+    if (c === QUOTE) return j + 1;
+    if (c === BACKSLASH) j++;
+  }
+  return -1;
+}
+
+/** Index after any JSON value that starts at `b[i]` (the text already parsed), or -1. */
+function skipValue(b: Uint8Array, i: number): number {
+  let depth = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c === QUOTE) {
+      i = skipString(b, i);
+      if (i < 0 || depth === 0) return i;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) return i;
+      if (--depth === 0) return i + 1;
+    } else if (depth === 0 && (c === 0x2c || isWhitespace(c))) return i;
+    i++;
+  }
+  return depth === 0 ? i : -1;
+}
+
+/** A canonical string at `b[i]`: raw bytes except `\"` and `\\`. Returns the index after it, or -1. */
+function canonicalString(b: Uint8Array, i: number): number {
+  for (let j = i + 1; j < b.length; j++) {
+    const c = b[j]!;
+    if (c === QUOTE) return j + 1;
+    if (c < 0x20) return -1;
+    if (c === BACKSLASH) {
+      const next = b[j + 1];
+      if (next !== QUOTE && next !== BACKSLASH) return -1;
+      j++;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Whether the canonical key in [s1,e1) sorts strictly before the one in [s2,e2), comparing the
+ * unescaped UTF-8 bytes (byte order = code point order = Go's string order).
+ */
+function keyBefore(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
+  let i = s1;
+  let j = s2;
+  while (i < e1 && j < e2) {
+    // Inside a canonical string a backslash always escapes the next byte (`"` or `\`).
+    const x = b[i] === BACKSLASH ? b[++i]! : b[i]!;
+    const y = b[j] === BACKSLASH ? b[++j]! : b[j]!;
+    if (x !== y) return x < y;
+    i++;
+    j++;
+  }
+  return i >= e1 && j < e2;
+}
+
+/** A safe integer as `String(n)` writes it: no `-0`, no leading zeros, fraction or exponent. */
+function canonicalInteger(b: Uint8Array, i: number): number {
+  let j = b[i] === 0x2d ? i + 1 : i;
+  const start = j;
+  let value = 0;
+  for (; j < b.length; j++) {
+    const c = b[j]!;
+    if (c < 0x30 || c > 0x39) break;
+    value = value * 10 + (c - 0x30);
+  }
+  const digits = j - start;
+  // Rounding above 2^53 never lands at or below MAX_SAFE_INTEGER, so the compare is exact.
+  if (digits === 0 || digits > 16 || value > Number.MAX_SAFE_INTEGER) return -1;
+  if (b[start] === 0x30 && (digits > 1 || start > i)) return -1;
+  const next = b[j];
+  return next === 0x2e || next === 0x65 || next === 0x45 ? -1 : j;
+}
+
+function canonicalLiteral(b: Uint8Array, i: number, word: string): number {
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return -1;
+  return i + word.length;
+}
+
+function canonicalObject(b: Uint8Array, i: number, depth: number): number {
+  if (b[++i] === 0x7d) return i + 1;
+  let prevStart = -1;
+  let prevEnd = -1;
+  while (b[i] === QUOTE) {
+    const keyEnd = canonicalString(b, i);
+    if (keyEnd < 0) return -1;
+    if (prevStart >= 0 && !keyBefore(b, prevStart, prevEnd, i + 1, keyEnd - 1)) return -1;
+    prevStart = i + 1;
+    prevEnd = keyEnd - 1;
+    if (b[keyEnd] !== 0x3a) return -1;
+    i = canonicalValue(b, keyEnd + 1, depth + 1);
+    if (i < 0) return -1;
+    if (b[i] === 0x7d) return i + 1;
+    if (b[i++] !== 0x2c) return -1;
+  }
+  return -1;
+}
+
+function canonicalArray(b: Uint8Array, i: number, depth: number): number {
+  if (b[++i] === 0x5d) return i + 1;
+  // Each round consumes at least one byte, so the loop ends with the buffer.
+  while (i < b.length) {
+    i = canonicalValue(b, i, depth + 1);
+    if (i < 0) return -1;
+    if (b[i] === 0x5d) return i + 1;
+    if (b[i++] !== 0x2c) return -1;
+  }
+  return -1;
+}
+
+/** Index after the canonical value at `b[i]`, or -1 when it is not canonical (or too deep). */
+function canonicalValue(b: Uint8Array, i: number, depth: number): number {
+  switch (b[i]) {
+    case QUOTE:
+      return canonicalString(b, i);
+    case 0x7b:
+      return depth >= MAX_DEPTH ? -1 : canonicalObject(b, i, depth);
+    case 0x5b:
+      return depth >= MAX_DEPTH ? -1 : canonicalArray(b, i, depth);
+    case 0x74:
+      return canonicalLiteral(b, i, 'true');
+    case 0x66:
+      return canonicalLiteral(b, i, 'false');
+    case 0x6e:
+      return canonicalLiteral(b, i, 'null');
+    default:
+      return canonicalInteger(b, i);
+  }
+}
+
+/**
+ * The served bytes of the top-level member `name` (the last one, as JSON.parse keeps the last
+ * duplicate) when they already are its canonical JSON; otherwise null and the caller must
+ * {@link canonicalize} the parsed value. `bytes` must be UTF-8 that JSON.parse accepted: this
+ * only finds and checks the member, it does not validate the document. The result is a view.
+ */
+export function canonicalMember(bytes: Uint8Array, name: string): Buffer | null {
+  const b = bytes;
+  let i = skipWhitespace(b, 0);
+  if (b[i] !== 0x7b) return null;
+  i = skipWhitespace(b, i + 1);
+  let span: [number, number] | null = null;
+  while (b[i] === QUOTE) {
+    const keyEnd = skipString(b, i);
+    if (keyEnd < 0) return null;
+    const keyLength = keyEnd - i - 2;
+    let isName = keyLength === name.length;
+    for (let k = 0; k < keyLength; k++) {
+      const c = b[i + 1 + k]!;
+      // An escaped key could still decode to `name`: leave such documents to canonicalize.
+      if (c === BACKSLASH) return null;
+      if (isName && c !== name.charCodeAt(k)) isName = false;
+    }
+    i = skipWhitespace(b, keyEnd);
+    if (b[i] !== 0x3a) return null;
+    i = skipWhitespace(b, i + 1);
+    const start = i;
+    let end = isName ? canonicalValue(b, i, 0) : -1;
+    if (isName) span = end < 0 ? null : [start, end];
+    if (end < 0) end = skipValue(b, i);
+    if (end < 0) return null;
+    i = skipWhitespace(b, end);
+    if (b[i] === 0x7d) return span && Buffer.from(b.buffer, b.byteOffset + span[0], span[1] - span[0]);
+    if (b[i] !== 0x2c) return null;
+    i = skipWhitespace(b, i + 1);
+  }
+  return null;
 }

@@ -4,7 +4,7 @@
 
 import { InconclusiveError, VerificationError } from '../errors.js';
 import { LIMITS } from '../limits.js';
-import { canonicalize } from '../crypto/canonical-json.js';
+import { canonicalize, canonicalMember } from '../crypto/canonical-json.js';
 
 export type MetadataType = 'Root' | 'Timestamp' | 'Snapshot' | 'Targets';
 
@@ -36,10 +36,14 @@ export interface MetaFile {
   readonly version?: number;
 }
 
+/**
+ * A target as signed. Hashes stay base64 as served (checked to decode to 32 / 64 bytes): a
+ * role can hold 10,000 targets and only the resolved one needs its digest in hex.
+ */
 export interface TargetFile {
   readonly length: number;
-  readonly sha256?: Buffer;
-  readonly sha512?: Buffer;
+  readonly sha256?: string | undefined;
+  readonly sha512?: string | undefined;
   readonly custom?: unknown;
 }
 
@@ -52,6 +56,9 @@ export interface DelegatedRole extends RoleKeys {
 const ROLE_NAME = /^[-a-z0-9_/]+$/;
 const MAX_ROLE_NAME = 255;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** The base64 alphabet by character code (a table: per-target checks run 20,000 times a role). */
+const BASE64_CHAR = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CHAR[ch.charCodeAt(0)] = 1;
 // RFC 3339 as Go's time.RFC3339Nano parses it: 'T' and 'Z' upper-case, 1–9 fractional digits.
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
@@ -181,16 +188,51 @@ function parseMetaFile(v: unknown, path: string): MetaFile {
   return file;
 }
 
-function parseTargetFile(v: unknown, path: string): TargetFile {
-  const o = record(v, path);
-  const hashes = record(o['hashes'], `${path}.hashes`);
-  const sha256 = hashes['sha256'] === undefined ? undefined : base64(hashes['sha256'], `${path}.hashes.sha256`, 32);
-  const sha512 = hashes['sha512'] === undefined ? undefined : base64(hashes['sha512'], `${path}.hashes.sha512`, 64);
+/** Why `v` is not base64 of `size` bytes (the same wording as {@link base64}). */
+function base64Problem(v: unknown, size: number): string {
+  if (typeof v !== 'string') return 'expected a string';
+  if (v.length % 4 !== 0 || !BASE64.test(v)) return 'not base64';
+  return `expected ${size} bytes, got ${Buffer.from(v, 'base64').length}`;
+}
+
+/**
+ * Exactly the strings `base64(v, path, size)` accepts for a 32- or 64-byte hash: 4·⌈size/3⌉
+ * characters, the alphabet, then 1 (32 bytes) or 2 (64 bytes) `=`.
+ */
+function isBase64Hash(s: string, size: 32 | 64): boolean {
+  const pad = size === 32 ? 1 : 2;
+  const data = size === 32 ? 43 : 86;
+  if (s.length !== data + pad) return false;
+  for (let i = 0; i < data; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || BASE64_CHAR[c] === 0) return false;
+  }
+  return s.charCodeAt(data) === 0x3d && (pad === 1 || s.charCodeAt(data + 1) === 0x3d);
+}
+
+/** A target hash, checked character by character; decoded only when the target is resolved. */
+function targetHash(v: unknown, size: 32 | 64, path: string, name: string, alg: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !isBase64Hash(v, size)) throw invalid(`${path}.${name}.hashes.${alg}`, base64Problem(v, size));
+  return v;
+}
+
+/**
+ * One entry of a role's `targets`, fully checked. Paths are built only for an error message:
+ * this runs once per target, up to LIMITS.maxTargetsPerRole times per role.
+ */
+function parseTargetFile(v: unknown, path: string, name: string): TargetFile {
+  if (!isRecord(v)) throw invalid(`${path}.${name}`, 'expected an object');
+  const hashes = v['hashes'];
+  if (!isRecord(hashes)) throw invalid(`${path}.${name}.hashes`, 'expected an object');
+  const sha256 = targetHash(hashes['sha256'], 32, path, name, 'sha256');
+  const sha512 = targetHash(hashes['sha512'], 64, path, name, 'sha512');
+  const length = v['length'];
   return {
-    length: integer(o['length'], `${path}.length`, 0),
-    ...(sha256 ? { sha256 } : {}),
-    ...(sha512 ? { sha512 } : {}),
-    ...(o['custom'] !== undefined ? { custom: o['custom'] } : {}),
+    length: typeof length === 'number' && Number.isSafeInteger(length) && length >= 0 ? length : integer(length, `${path}.${name}.length`, 0),
+    sha256,
+    sha512,
+    custom: v['custom'],
   };
 }
 
@@ -267,9 +309,14 @@ export class Targets extends BaseSigned {
   readonly delegations: readonly DelegatedRole[];
   private constructor(o: Record<string, unknown>, path: string, roleName: string) {
     super(o, path);
+    const tp = `${path}.targets`;
+    const raw = record(o['targets'], tp);
+    const names = Object.keys(raw);
+    if (names.length > LIMITS.maxTargetsPerRole) throw capExceeded(tp, names.length, LIMITS.maxTargetsPerRole);
     const targets = new Map<string, TargetFile>();
-    for (const [name, v] of entries(record(o['targets'], `${path}.targets`), `${path}.targets`, LIMITS.maxTargetsPerRole)) {
-      targets.set(name, parseTargetFile(v, `${path}.targets.${name}`));
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      targets.set(name, parseTargetFile(raw[name], tp, name));
     }
     this.targets = targets;
     const dp = `${path}.delegations`;
@@ -363,5 +410,7 @@ export function parseEnvelope(bytes: Uint8Array, type: MetadataType, role: strin
     : type === 'Timestamp' ? Timestamp.fromJSON(signedRaw, sp)
     : type === 'Snapshot' ? Snapshot.fromJSON(signedRaw, sp)
     : Targets.fromJSON(signedRaw, role, sp);
-  return { signed, signatures, canonical: canonicalize(signedRaw) };
+  // Notary serves `signed` canonically: checking those bytes in place is cheaper than writing
+  // them again; any other form (HTML-escaped, reordered, spaced) is re-encoded.
+  return { signed, signatures, canonical: canonicalMember(bytes, 'signed') ?? canonicalize(signedRaw) };
 }

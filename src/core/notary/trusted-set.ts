@@ -17,6 +17,7 @@ import {
   type Root,
   type RoleKeys,
   type Snapshot,
+  type TargetFile,
   type Targets,
   type Timestamp,
 } from './metadata.js';
@@ -133,16 +134,75 @@ export function restrictPaths(paths: readonly string[], parentPaths: readonly st
   return paths.filter((p) => parentPaths.some((pp) => p.startsWith(pp)));
 }
 
-function targetInfos(targets: Targets, paths: readonly string[] | null): Map<string, TargetInfo> {
-  const out = new Map<string, TargetInfo>();
-  for (const [name, t] of targets.targets) {
-    // A delegate signing outside its paths is ignored (TUF 5.6.7.2.1.3); Docker needs sha256.
-    if (paths !== null && !paths.some((p) => name.startsWith(p))) continue;
-    if (!t.sha256) continue;
-    const hex = t.sha256.toString('hex');
-    out.set(name, { name, length: t.length, sha256: hex, digest: `sha256:${hex}`, ...(t.custom !== undefined ? { custom: t.custom } : {}) });
+/**
+ * The targets of a verified role within its paths, as a read-only map whose TargetInfo values
+ * (hex digest) are built on first use: a role may hold 10,000 targets, a decision needs one.
+ * Every target was already checked when the role was parsed; this only filters and converts.
+ */
+class TargetView implements ReadonlyMap<string, TargetInfo> {
+  private readonly files: ReadonlyMap<string, TargetFile>;
+  private readonly paths: readonly string[] | null;
+  private readonly built = new Map<string, TargetInfo>();
+  private all: Map<string, TargetInfo> | undefined;
+
+  constructor(files: ReadonlyMap<string, TargetFile>, paths: readonly string[] | null) {
+    this.files = files;
+    this.paths = paths;
   }
-  return out;
+
+  private sha256Of(name: string, t: TargetFile | undefined): string | undefined {
+    // A delegate signing outside its paths is ignored (TUF 5.6.7.2.1.3); Docker needs sha256.
+    if (t === undefined || (this.paths !== null && !this.paths.some((p) => name.startsWith(p)))) return undefined;
+    return t.sha256;
+  }
+
+  get(name: string): TargetInfo | undefined {
+    const done = this.built.get(name);
+    if (done !== undefined) return done;
+    const t = this.files.get(name);
+    const sha256 = this.sha256Of(name, t);
+    if (sha256 === undefined) return undefined;
+    const hex = Buffer.from(sha256, 'base64').toString('hex');
+    const info: TargetInfo = { name, length: t!.length, sha256: hex, digest: `sha256:${hex}`, ...(t!.custom !== undefined ? { custom: t!.custom } : {}) };
+    this.built.set(name, info);
+    return info;
+  }
+
+  has(name: string): boolean {
+    return this.built.has(name) || this.sha256Of(name, this.files.get(name)) !== undefined;
+  }
+
+  /** Every target in signed order (iteration needs them all: build them once). */
+  private materialize(): Map<string, TargetInfo> {
+    if (this.all === undefined) {
+      const all = new Map<string, TargetInfo>();
+      for (const name of this.files.keys()) {
+        const info = this.get(name);
+        if (info !== undefined) all.set(name, info);
+      }
+      this.all = all;
+    }
+    return this.all;
+  }
+
+  get size(): number {
+    return this.materialize().size;
+  }
+  entries(): ReturnType<Map<string, TargetInfo>['entries']> {
+    return this.materialize().entries();
+  }
+  keys(): ReturnType<Map<string, TargetInfo>['keys']> {
+    return this.materialize().keys();
+  }
+  values(): ReturnType<Map<string, TargetInfo>['values']> {
+    return this.materialize().values();
+  }
+  [Symbol.iterator](): ReturnType<Map<string, TargetInfo>['entries']> {
+    return this.materialize().entries();
+  }
+  forEach(callback: (value: TargetInfo, key: string, map: ReadonlyMap<string, TargetInfo>) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.materialize()) callback.call(thisArg, value, key, this);
+  }
 }
 
 /**
@@ -566,7 +626,7 @@ export class TrustedSet {
 
   private acceptTargets(name: string, env: Envelope<Targets>, valid: readonly string[], threshold: number, paths: readonly string[] | null, depth: number): void {
     const t = env.signed;
-    this.roles.set(name, { name, version: t.version, expires: t.expires, validKeyIds: valid, threshold, paths, targets: targetInfos(t, paths) });
+    this.roles.set(name, { name, version: t.version, expires: t.expires, validKeyIds: valid, threshold, paths, targets: new TargetView(t.targets, paths) });
     this.floors.set(name, t.version);
     for (const role of t.delegations) {
       this.queue.push({ role, parent: name, parentPaths: paths, keys: t.delegationKeys, depth: depth + 1 });

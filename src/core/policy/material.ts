@@ -43,7 +43,7 @@ export function splitPem(text: string): PemBlock[] | undefined {
       if (line === '') continue;
       const m = BEGIN.exec(line);
       if (!m) return undefined;
-      label = m[1] as string;
+      label = m[1];
       body = [];
     } else if (line === `-----END ${label}-----`) {
       if (body.length === 0) return undefined;
@@ -101,7 +101,7 @@ export function parseRootKey(text: string): RootKey {
   const blocks = splitPem(trimmed);
   if (!blocks) {
     throw invalid(
-      'not PEM and not a 64-hex key ID; paste the root certificate (-----BEGIN CERTIFICATE-----) or its key ID from `notary key list`',
+      'not PEM and not a 64-hex key ID; paste the root certificate (-----BEGIN CERTIFICATE-----) or its key ID as `trustgate inspect` prints it (the certificate key ID in root.json, not the ID `notary key list` shows)',
     );
   }
   if (blocks.length !== 1)

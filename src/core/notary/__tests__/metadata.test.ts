@@ -2,6 +2,7 @@
 // fromJSON guards of the TUF models: field types, paths in errors, caps, RFC 3339, role names.
 import { describe, expect, it } from '@jest/globals';
 import { InconclusiveError, VerificationError } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 import { isValidDelegationName, parseEnvelope, parseRfc3339, Root, Snapshot, Targets, Timestamp } from '../metadata.js';
 import { canonicalize } from '../../crypto/canonical-json.js';
 import { compact, readVector } from '../../../__fixtures__/builders/notary-vectors.js';
@@ -82,6 +83,10 @@ describe('parseEnvelope', () => {
       expect(() => Timestamp.fromJSON({})).toThrow('signed.version');
       expect(() => Targets.fromJSON({}, 'targets')).toThrow('signed.version');
     });
+    it('caps targets per role before checking any of them', () => {
+      const many = Object.fromEntries(Array.from({ length: LIMITS.maxTargetsPerRole + 1 }, (_, i) => [`t${i}`, 0]));
+      expect(() => Targets.fromJSON(targets({ targets: many }), 'targets')).toThrowWithCode(InconclusiveError, 'LIMIT_EXCEEDED');
+    });
     it('caps keyids per role', () => {
       const keyids = Array.from({ length: 65 }, (_, i) => `k${i}`);
       expect(() => parseEnvelope(env(targets({ delegations: { roles: [{ name: 'targets/a', keyids, threshold: 1 }] } })), 'Targets', 'targets')).toThrowWithCode(InconclusiveError, 'LIMIT_EXCEEDED');
@@ -117,7 +122,16 @@ describe('parseEnvelope', () => {
       ['a duplicate delegation', () => parseEnvelope(env(targets({ delegations: { keys: {}, roles: [{ name: 'targets/a', keyids: [], threshold: 1 }, { name: 'targets/a', keyids: [], threshold: 1 }] } })), 'Targets', 'targets'), /delegated twice/],
       ['a non-array roles', () => parseEnvelope(env(targets({ delegations: { roles: {} } })), 'Targets', 'targets'), /expected an array/],
       ['threshold 0', () => parseEnvelope(env(targets({ delegations: { roles: [{ name: 'targets/a', keyids: [], threshold: 0 }] } })), 'Targets', 'targets'), /threshold/],
+      ['a 31-byte meta sha256', () => parseEnvelope(env({ _type: 'Snapshot', expires: exp, version: 1, meta: { targets: { hashes: { sha256: Buffer.alloc(31).toString('base64') }, length: 1 } } }), 'Snapshot', 'snapshot'), /meta\.targets\.hashes\.sha256: expected 32 bytes, got 31/],
       ['a meta without hashes', () => parseEnvelope(env({ _type: 'Snapshot', expires: exp, version: 1, meta: { targets: { hashes: {}, length: 1 } } }), 'Snapshot', 'snapshot'), /no sha256 or sha512/],
+      ['a target that is not an object', () => Targets.fromJSON(targets({ targets: { v: [] } }), 'targets'), /signed\.targets\.v: expected an object/],
+      ['a target without hashes', () => Targets.fromJSON(targets({ targets: { v: { length: 1 } } }), 'targets'), /signed\.targets\.v\.hashes: expected an object/],
+      ['a non-string sha256', () => Targets.fromJSON(targets({ targets: { v: { hashes: { sha256: 5 }, length: 1 } } }), 'targets'), /targets\.v\.hashes\.sha256: expected a string/],
+      ['a non-base64 sha256', () => Targets.fromJSON(targets({ targets: { v: { hashes: { sha256: `${'*'.repeat(43)}=` }, length: 1 } } }), 'targets'), /targets\.v\.hashes\.sha256: not base64/],
+      ['an unpadded 33-byte sha256', () => Targets.fromJSON(targets({ targets: { v: { hashes: { sha256: Buffer.alloc(33).toString('base64') }, length: 1 } } }), 'targets'), /sha256: expected 32 bytes, got 33/],
+      ['a 63-byte sha512', () => Targets.fromJSON(targets({ targets: { v: { ...meta, hashes: { sha512: Buffer.alloc(63).toString('base64') } } } }), 'targets'), /targets\.v\.hashes\.sha512: expected 64 bytes, got 63/],
+      ['a negative target length', () => Targets.fromJSON(targets({ targets: { v: { ...meta, length: -1 } } }), 'targets'), /targets\.v\.length: expected an integer ≥ 0/],
+      ['a fractional target length', () => Targets.fromJSON(targets({ targets: { v: { ...meta, length: 1.5 } } }), 'targets'), /targets\.v\.length: expected an integer/],
       ['a 31-byte sha256', () => parseEnvelope(env(targets({ targets: { v: { hashes: { sha256: Buffer.alloc(31).toString('base64') }, length: 1 } } })), 'Targets', 'targets'), /expected 32 bytes/],
       ['a non-string path', () => parseEnvelope(env(targets({ delegations: { roles: [{ name: 'targets/a', keyids: [], threshold: 1, paths: [1] }] } })), 'Targets', 'targets'), /paths\[0\]: expected a string/],
       ['a non-array keyids', () => parseEnvelope(env(targets({ delegations: { roles: [{ name: 'targets/a', keyids: 'x', threshold: 1 }] } })), 'Targets', 'targets'), /keyids: expected an array/],
@@ -133,6 +147,53 @@ describe('parseEnvelope', () => {
       const e = parseEnvelope(served, 'Targets', 'targets');
       expect(e.canonical.toString()).toContain('"a<b&c>"');
       expect(e.signed.targets.has('a<b&c>')).toBe(true);
+    });
+    it('uses canonical served bytes as they are, and keeps the last of duplicate `signed` members', () => {
+      const first = `{"_type":"Targets","expires":"${exp}","targets":{},"version":1}`;
+      const last = `{"_type":"Targets","expires":"${exp}","targets":{"v":{"hashes":{"sha256":"${meta.hashes.sha256}"},"length":10}},"version":2}`;
+      const e = parseEnvelope(Buffer.from(`{"signed":${first},"signatures":[],"signed":${last}}`), 'Targets', 'targets');
+      expect(e.signed.version).toBe(2);
+      expect(e.canonical.toString()).toBe(last);
+      expect(e.canonical).toEqual(canonicalize(JSON.parse(last)));
+    });
+    it('accepts a target hash exactly when it is base64 of 32 (sha256) or 64 (sha512) bytes', () => {
+      // Oracle: the rule for every other base64 field (padding-aware alphabet, decoded size).
+      const oracle = (s: string, size: number): boolean =>
+        s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s) && Buffer.from(s, 'base64').length === size;
+      const chars = ['A', 'z', '9', '+', '/', '=', '*', '-', 'é', '\u0100'];
+      let seed = 12345;
+      const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+      let accepted = 0;
+      for (let i = 0; i < 3000; i++) {
+        const size = i % 2 === 0 ? 32 : 64;
+        const base = Buffer.alloc(size, i).toString('base64').split('');
+        // Mutate a valid hash: change, drop or add characters near the end and anywhere.
+        for (let m = next(3); m > 0; m--) {
+          const at = next(2) === 0 ? base.length - 1 - next(3) : next(base.length);
+          const op = next(3);
+          if (op === 0) base[at] = chars[next(chars.length)]!;
+          else if (op === 1) base.splice(at, 1);
+          else base.splice(at, 0, chars[next(chars.length)]!);
+        }
+        const s = base.join('');
+        const hashes = size === 32 ? { sha256: s } : { sha512: s };
+        let ok = true;
+        try {
+          Targets.fromJSON(targets({ targets: { v: { hashes, length: 1 } } }), 'targets');
+        } catch (err) {
+          expect(err).toBeInstanceOf(VerificationError);
+          ok = false;
+        }
+        expect([s, ok]).toEqual([s, oracle(s, size)]);
+        if (ok) accepted++;
+      }
+      expect(accepted).toBeGreaterThan(300);
+    });
+    it('keeps the sha256 and sha512 of a target as served base64', () => {
+      const sha512 = Buffer.alloc(64, 7).toString('base64');
+      const t = Targets.fromJSON(targets({ targets: { v: { hashes: { sha256: meta.hashes.sha256, sha512 }, length: 3 }, w: { hashes: {}, length: 0 } } }), 'targets');
+      expect(t.targets.get('v')).toEqual({ length: 3, sha256: meta.hashes.sha256, sha512 });
+      expect(t.targets.get('w')).toEqual({ length: 0 });
     });
     it('keeps the last of duplicate JSON keys in both the model and the signed bytes', () => {
       const served = Buffer.from(`{"signed":{"_type":"Targets","version":1,"version":7,"expires":"${exp}","targets":{}},"signatures":[]}`);

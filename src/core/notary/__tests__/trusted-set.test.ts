@@ -373,6 +373,45 @@ describe('TrustedSet', () => {
       expect(roles.get('targets/none')!.targets.size).toBe(0);
     });
 
+    it('exposes a role’s targets as a read-only map built on demand, within its paths and with sha256 only', () => {
+      const r = repo();
+      const targets = {
+        'rel/b': { digest: digestOf('b'), length: 2, custom: { tag: 'b' } },
+        'rel/a': { digest: digestOf('a'), length: 1 },
+        'rel/no-sha256': { digest: digestOf('x'), sha512: true },
+        'other/c': { digest: digestOf('c') },
+      };
+      r.delegate('targets/releases', [tufKey('ecdsa', 3)], targets, { paths: ['rel/'] });
+      r.mutate['targets/releases'] = (signed) => {
+        delete ((signed['targets'] as Record<string, { hashes: Record<string, string> }>)['rel/no-sha256']!.hashes)['sha256'];
+      };
+      const view = run(r).repository.roles.get('targets/releases')!.targets;
+      expect(view.has('rel/a')).toBe(true);
+      expect(view.has('rel/no-sha256')).toBe(false);
+      expect(view.has('other/c')).toBe(false);
+      expect(view.has('missing')).toBe(false);
+      const a = view.get('rel/a');
+      expect(a).toEqual({ name: 'rel/a', length: 1, sha256: digestOf('a').slice(7), digest: digestOf('a') });
+      expect(view.get('rel/a')).toBe(a);
+      expect(view.has('rel/a')).toBe(true);
+      expect(view.get('rel/no-sha256')).toBeUndefined();
+      expect(view.get('other/c')).toBeUndefined();
+      expect(view.get('missing')).toBeUndefined();
+      // Signed (canonical) order, the same objects as get() returned.
+      expect([...view.keys()]).toEqual(['rel/a', 'rel/b']);
+      expect(view.size).toBe(2);
+      expect([...view.values()][0]).toBe(a);
+      expect([...view.entries()].map(([k, v]) => [k, v.digest])).toEqual([['rel/a', digestOf('a')], ['rel/b', digestOf('b')]]);
+      expect(new Map(view).get('rel/b')).toEqual({ name: 'rel/b', length: 2, sha256: digestOf('b').slice(7), digest: digestOf('b'), custom: { tag: 'b' } });
+      const seen: string[] = [];
+      const self = { seen };
+      view.forEach(function (this: typeof self, value, key, map) {
+        this.seen.push(`${key}=${value.length}`);
+        expect(map).toBe(view);
+      }, self);
+      expect(seen).toEqual(['rel/a=1', 'rel/b=2']);
+    });
+
     it('drops a delegation with bad signatures, below threshold or expired, recording why', () => {
       const r = repo();
       r.delegate('targets/bad', [tufKey('ecdsa', 3)], {}, { signers: [tufKey('ecdsa', 4)] });

@@ -11,7 +11,6 @@ import {
   openSync,
   readFileSync,
   readdirSync,
-  readSync,
   renameSync,
   rmSync,
   statSync,

@@ -6,8 +6,12 @@ import { TrustgateError } from '../core/errors.js';
 
 type ErrorClass = abstract new (...args: never[]) => TrustgateError;
 
-function check(received: unknown, cls: ErrorClass, code: string): { pass: boolean; message: () => string } {
-  const ok = received instanceof cls && (received as TrustgateError).code === code;
+function check(
+  received: unknown,
+  cls: ErrorClass,
+  code: string,
+): { pass: boolean; message: () => string } {
+  const ok = received instanceof cls && received.code === code;
   const got =
     received instanceof TrustgateError
       ? `${received.constructor.name}(${received.code}): ${received.message}`
@@ -28,7 +32,10 @@ expect.extend({
       } catch (err) {
         return check(err, cls, code);
       }
-      return { pass: false, message: () => `expected ${cls.name}(${code}), but nothing was thrown` };
+      return {
+        pass: false,
+        message: () => `expected ${cls.name}(${code}), but nothing was thrown`,
+      };
     }
     return check(received, cls, code);
   },

@@ -30,7 +30,11 @@ function sink(): { stream: Writable; text: () => string } {
 async function run(argv: string[], stdin: Readable = Readable.from([])): Promise<Run> {
   const out = sink();
   const err = sink();
-  const code = await main(argv, { HOME: dir }, { stdout: out.stream, stderr: err.stream, stdin, isTTY: false });
+  const code = await main(
+    argv,
+    { HOME: dir },
+    { stdout: out.stream, stderr: err.stream, stdin, isTTY: false },
+  );
   return { code, stdout: out.text(), stderr: err.text() };
 }
 
@@ -76,10 +80,13 @@ afterAll(async () => {
 
 describe('main', () => {
   describe('when asked for help', () => {
-    it.each(['help', '--help', '-h'])('prints the usage on stdout and exits 0 (%s)', async (arg) => {
-      const r = await run([arg]);
-      expect(r).toEqual({ code: 0, stdout: USAGE, stderr: '' });
-    });
+    it.each(['help', '--help', '-h'])(
+      'prints the usage on stdout and exits 0 (%s)',
+      async (arg) => {
+        const r = await run([arg]);
+        expect(r).toEqual({ code: 0, stdout: USAGE, stderr: '' });
+      },
+    );
   });
 
   describe('when no command is given', () => {
@@ -112,8 +119,16 @@ describe('main', () => {
       ['no --policy', ['verify', 'nginx'], /--policy PATH is required/],
       ['an unknown flag', ['verify', 'nginx', '--polcy', 'x'], /unknown option --polcy/],
       ['a bad --output', ['verify', 'nginx', '--output', 'yaml'], /--output must be text or json/],
-      ['a bad --at', ['verify', 'nginx', '--policy', 'x', '--at', 'yesterday'], /--at must be an RFC 3339 instant/],
-      ['a missing policy path', ['verify', 'nginx', '--policy', '/nonexistent/p.yaml'], /cannot read policy path/],
+      [
+        'a bad --at',
+        ['verify', 'nginx', '--policy', 'x', '--at', 'yesterday'],
+        /--at must be an RFC 3339 instant/,
+      ],
+      [
+        'a missing policy path',
+        ['verify', 'nginx', '--policy', '/nonexistent/p.yaml'],
+        /cannot read policy path/,
+      ],
     ])('exits 2 for %s', async (_what, argv, message) => {
       const r = await run(argv);
       expect(r.code).toBe(2);
@@ -127,7 +142,9 @@ describe('main', () => {
       const r = await run(['verify', 'registry.example.com/a/b:1', '--policy', broken]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`invalid policy in ${broken}`);
-      expect(r.stderr).toMatch(new RegExp(`  ${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6: spec\\.mode: .+`));
+      expect(r.stderr).toMatch(
+        new RegExp(`  ${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6: spec\\.mode: .+`),
+      );
     });
   });
 
@@ -142,7 +159,14 @@ describe('main', () => {
     });
 
     it('exits 2 when the config file does not exist', async () => {
-      const r = await run(['verify', 'nginx', '--policy', POLICIES, '--config', join(dir, 'nope.yaml')]);
+      const r = await run([
+        'verify',
+        'nginx',
+        '--policy',
+        POLICIES,
+        '--config',
+        join(dir, 'nope.yaml'),
+      ]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('cannot read config');
     });
@@ -150,7 +174,15 @@ describe('main', () => {
 
   describe('when verify needs no trust source', () => {
     it('exits 1 with NO_MATCHING_POLICY for an image no policy covers', async () => {
-      const r = await run(['verify', 'quay.io/nobody/app:1', '--policy', exempt, '--no-registry', '--output', 'json']);
+      const r = await run([
+        'verify',
+        'quay.io/nobody/app:1',
+        '--policy',
+        exempt,
+        '--no-registry',
+        '--output',
+        'json',
+      ]);
       expect(r.code).toBe(1);
       expect(JSON.parse(r.stdout)).toEqual({
         results: [
@@ -158,21 +190,41 @@ describe('main', () => {
             image: 'quay.io/nobody/app:1',
             digest: null,
             allowed: false,
-            reasons: [{ code: 'NO_MATCHING_POLICY', message: expect.stringContaining('quay.io/nobody/app:1'), policy: null }],
+            reasons: [
+              {
+                code: 'NO_MATCHING_POLICY',
+                message: expect.stringContaining('quay.io/nobody/app:1'),
+                policy: null,
+              },
+            ],
           },
         ],
       });
     });
 
     it('exits 0 for an image a requireSignatures: false policy exempts', async () => {
-      const r = await run(['verify', 'registry.example.com/tools/jq:1', '--policy', exempt, '--no-registry']);
+      const r = await run([
+        'verify',
+        'registry.example.com/tools/jq:1',
+        '--policy',
+        exempt,
+        '--no-registry',
+      ]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('ALLOWED registry.example.com/tools/jq:1');
       expect(r.stdout).toContain('audit: SIGNATURES_NOT_REQUIRED');
     });
 
     it('exits 1 for an invalid image reference', async () => {
-      const r = await run(['verify', 'UPPER/Case:tag', '--policy', exempt, '--no-registry', '--output', 'json']);
+      const r = await run([
+        'verify',
+        'UPPER/Case:tag',
+        '--policy',
+        exempt,
+        '--no-registry',
+        '--output',
+        'json',
+      ]);
       expect(r.code).toBe(1);
       const out = JSON.parse(r.stdout) as { results: { reasons: { code: string }[] }[] };
       expect(out.results[0]!.reasons[0]!.code).toBe('INVALID_IMAGE_REFERENCE');
@@ -181,18 +233,27 @@ describe('main', () => {
 
   describe('when review reads stdin', () => {
     it('exits 2 for a body that is not an AdmissionReview', async () => {
-      const r = await run(['review', '-', '--policy', exempt, '--no-registry'], Readable.from([Buffer.from('{"kind":"Pod"}')]));
+      const r = await run(
+        ['review', '-', '--policy', exempt, '--no-registry'],
+        Readable.from([Buffer.from('{"kind":"Pod"}')]),
+      );
       expect(r.code).toBe(2);
       expect(JSON.parse(r.stdout)).toMatchObject({ code: 'BAD_REQUEST' });
     });
 
     it('exits 0 for an allowed review and echoes the uid', async () => {
       const obj = reviewFor('pod', undefined, { uid: 'uid-main-1' });
-      const pod = (obj['request'] as { object: { spec: { containers: { image: string }[] } } }).object;
+      const pod = (obj['request'] as { object: { spec: { containers: { image: string }[] } } })
+        .object;
       pod.spec.containers[0]!.image = 'registry.example.com/tools/jq:1';
-      const r = await run(['review', '-', '--policy', exempt, '--no-registry'], Readable.from([Buffer.from(JSON.stringify(obj))]));
+      const r = await run(
+        ['review', '-', '--policy', exempt, '--no-registry'],
+        Readable.from([Buffer.from(JSON.stringify(obj))]),
+      );
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toMatchObject({ response: { uid: 'uid-main-1', allowed: true } });
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        response: { uid: 'uid-main-1', allowed: true },
+      });
     });
 
     it('never throws when stdin fails', async () => {
@@ -227,7 +288,10 @@ describe('main', () => {
       [['inspect'], /exactly one IMAGE/],
       [['inspect', 'a', 'b', '--server', 'http://127.0.0.1:1'], /exactly one IMAGE/],
       [['inspect', 'a'], /inspect needs --server URL/],
-      [['inspect', 'a', '--server', 'http://127.0.0.1:1', '--root-key', '/nonexistent.pem'], /not a 64-hex key ID and not a readable PEM file/],
+      [
+        ['inspect', 'a', '--server', 'http://127.0.0.1:1', '--root-key', '/nonexistent.pem'],
+        /not a 64-hex key ID and not a readable PEM file/,
+      ],
     ])('exits 2 for %j', async (argv, message) => {
       const r = await run(argv);
       expect(r.code).toBe(2);

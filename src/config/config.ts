@@ -104,7 +104,8 @@ class Reader {
   /** Unknown keys are errors, at every level, so a typo never silently falls back to a default. */
   known(o: Obj, prefix: string, keys: readonly string[]): void {
     for (const k of Object.keys(o)) {
-      if (!keys.includes(k)) this.fail(`${prefix}${k}`, `unknown setting; known: ${keys.join(', ')}`);
+      if (!keys.includes(k))
+        this.fail(`${prefix}${k}`, `unknown setting; known: ${keys.join(', ')}`);
     }
   }
 
@@ -152,7 +153,13 @@ const KNOWN_TOP = [
   'namespace',
 ] as const;
 const KNOWN_CACHE = ['maxEntries', 'maxTtlSeconds', 'negativeTtlSeconds', 'tagTtlSeconds'] as const;
-const KNOWN_REGISTRY = ['verifyDigest', 'insecureRegistries', 'caBundles', 'mirrors', 'pullSecrets'] as const;
+const KNOWN_REGISTRY = [
+  'verifyDigest',
+  'insecureRegistries',
+  'caBundles',
+  'mirrors',
+  'pullSecrets',
+] as const;
 
 /**
  * Parse a config document (already decoded from YAML/JSON). Unknown keys are errors, so
@@ -163,9 +170,13 @@ export function parseConfig(doc: unknown, file?: string): Config {
   if (doc === undefined || doc === null) return DEFAULT_CONFIG;
   const r = new Reader(file);
   if (!isObj(doc)) {
-    throw new ConfigError('INVALID_CONFIG', `config${file ? ` ${file}` : ''} must be a mapping of settings`, {
-      fieldErrors: [{ path: '', message: 'must be a mapping', ...(file ? { file } : {}) }],
-    });
+    throw new ConfigError(
+      'INVALID_CONFIG',
+      `config${file ? ` ${file}` : ''} must be a mapping of settings`,
+      {
+        fieldErrors: [{ path: '', message: 'must be a mapping', ...(file ? { file } : {}) }],
+      },
+    );
   }
   r.known(doc, '', KNOWN_TOP);
   const cache = r.obj(doc, 'cache', 'cache');
@@ -179,11 +190,21 @@ export function parseConfig(doc: unknown, file?: string): Config {
     failureAction: r.action(doc, 'failureAction', d.failureAction),
     noMatchAction: r.action(doc, 'noMatchAction', d.noMatchAction),
     defaultTimeoutMs: r.positiveSeconds(doc, 'timeoutSeconds', d.defaultTimeoutMs),
-    timeoutMarginMs: r.seconds(doc, 'timeoutMarginSeconds', 'timeoutMarginSeconds', d.timeoutMarginMs),
+    timeoutMarginMs: r.seconds(
+      doc,
+      'timeoutMarginSeconds',
+      'timeoutMarginSeconds',
+      d.timeoutMarginMs,
+    ),
     cache: {
       maxEntries: r.int(cache, 'maxEntries', 'cache.maxEntries', d.cache.maxEntries),
       maxTtlMs: r.seconds(cache, 'maxTtlSeconds', 'cache.maxTtlSeconds', d.cache.maxTtlMs),
-      negativeTtlMs: r.seconds(cache, 'negativeTtlSeconds', 'cache.negativeTtlSeconds', d.cache.negativeTtlMs),
+      negativeTtlMs: r.seconds(
+        cache,
+        'negativeTtlSeconds',
+        'cache.negativeTtlSeconds',
+        d.cache.negativeTtlMs,
+      ),
       tagTtlMs: r.seconds(cache, 'tagTtlSeconds', 'cache.tagTtlSeconds', d.cache.tagTtlMs),
     },
     registry: {
@@ -208,9 +229,13 @@ export function parseConfig(doc: unknown, file?: string): Config {
     // Like compilePolicy: the first problem in the message, every problem in fieldErrors.
     const first = r.errors[0]!;
     const more = r.errors.length > 1 ? ` (and ${r.errors.length - 1} more)` : '';
-    throw new ConfigError('INVALID_CONFIG', `invalid config${file ? ` ${file}` : ''}: ${first.path}: ${first.message}${more}`, {
-      fieldErrors: r.errors,
-    });
+    throw new ConfigError(
+      'INVALID_CONFIG',
+      `invalid config${file ? ` ${file}` : ''}: ${first.path}: ${first.message}${more}`,
+      {
+        fieldErrors: r.errors,
+      },
+    );
   }
   return config;
 }

@@ -84,7 +84,8 @@ export function isDefinite(err: TrustgateError): boolean {
  * Unknown errors become inconclusive: we never deny as "bad evidence" on a bug.
  */
 export function toTrustgateError(err: unknown): TrustgateError {
-  if (err instanceof TrustgateError) return err;
+  // `instanceof` on a generic class narrows to TrustgateError<any>; every subclass's code is an ErrorCode.
+  if (err instanceof TrustgateError) return err as TrustgateError;
   const message = err instanceof Error ? err.message : String(err);
   return new InconclusiveError('TRUST_SOURCE_UNAVAILABLE', `internal error: ${message}`, {
     cause: err,

@@ -53,7 +53,10 @@ export function parseImageReference(input: string): ImageReference {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
     if (!DIGEST.test(digest)) {
-      throw invalid(input, `digest must be sha256:<64 lowercase hex>, got ${JSON.stringify(digest)}`);
+      throw invalid(
+        input,
+        `digest must be sha256:<64 lowercase hex>, got ${JSON.stringify(digest)}`,
+      );
     }
   }
 
@@ -73,8 +76,14 @@ export function parseImageReference(input: string): ImageReference {
   if (firstSlash >= 0) {
     const first = rest.slice(0, firstSlash);
     // Docker's rule: the first component is a registry if it looks like a host.
-    if (/[.:]/.test(first) || first === 'localhost' || first.startsWith('[') || first !== first.toLowerCase()) {
-      if (!DOMAIN.test(first)) throw invalid(input, `registry ${JSON.stringify(first)} is not a valid host[:port]`);
+    if (
+      /[.:]/.test(first) ||
+      first === 'localhost' ||
+      first.startsWith('[') ||
+      first !== first.toLowerCase()
+    ) {
+      if (!DOMAIN.test(first))
+        throw invalid(input, `registry ${JSON.stringify(first)} is not a valid host[:port]`);
       registry = LEGACY_DEFAULT_REGISTRIES.has(first) ? DEFAULT_REGISTRY : first;
       path = rest.slice(firstSlash + 1);
     }
@@ -91,7 +100,8 @@ export function parseImageReference(input: string): ImageReference {
   }
   if (registry === DEFAULT_REGISTRY && components.length === 1) path = `library/${path}`;
   const name = `${registry}/${path}`;
-  if (name.length > MAX_NAME_LENGTH) throw invalid(input, `name longer than ${MAX_NAME_LENGTH} characters`);
+  if (name.length > MAX_NAME_LENGTH)
+    throw invalid(input, `name longer than ${MAX_NAME_LENGTH} characters`);
   if (tag === undefined && digest === undefined) tag = 'latest';
 
   return Object.freeze({
@@ -111,7 +121,9 @@ export function toCanonicalReference(ref: ImageReference): string {
 
 /** Whether a registry host is spoken to over plain HTTP by default (as Docker does). */
 export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0];
+  const host = registry.startsWith('[')
+    ? registry.slice(0, registry.indexOf(']') + 1)
+    : registry.split(':')[0];
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host ?? '');
 }
 

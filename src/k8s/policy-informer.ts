@@ -207,7 +207,7 @@ export class PolicyInformer {
     this.latest.delete(id);
     this.processed.delete(id);
     this.cancelRetry(id);
-    this.enqueue(id, async () => {
+    this.enqueue(id, () => {
       // A re-create may have been queued after the delete event.
       if (!this.latest.has(id)) this.opts.store.remove(id);
     });
@@ -217,7 +217,7 @@ export class PolicyInformer {
     for (const id of this.latest.keys()) this.enqueue(id, () => this.process(id, true));
   }
 
-  private enqueue(id: string, task: () => Promise<void>): void {
+  private enqueue(id: string, task: () => Promise<void> | void): void {
     const prev = this.queues.get(id) ?? Promise.resolve();
     const next = prev.then(task).catch((err: unknown) => {
       this.logger.error({ policy: id, err: errorText(err) }, 'policy processing failed');
@@ -241,7 +241,11 @@ export class PolicyInformer {
 
     const validated = this.opts.validate(obj);
     if (!validated.ok)
-      return this.finish(id, entry, key, '', { ok: false, errors: validated.errors }, undefined);
+      return this.finish(id, entry, {
+        key,
+        materialHash: '',
+        outcome: { ok: false, errors: validated.errors },
+      });
 
     let material: KeyMaterial;
     let materialErrors: readonly FieldError[];
@@ -264,14 +268,11 @@ export class PolicyInformer {
       return;
     }
     if (materialErrors.length > 0) {
-      return this.finish(
-        id,
-        entry,
+      return this.finish(id, entry, {
         key,
         materialHash,
-        { ok: false, errors: materialErrors },
-        undefined,
-      );
+        outcome: { ok: false, errors: materialErrors },
+      });
     }
     let compiled: CompiledPolicy;
     try {
@@ -284,19 +285,18 @@ export class PolicyInformer {
         err instanceof ConfigError && err.fieldErrors.length > 0
           ? err.fieldErrors
           : [{ path: 'spec', message: err instanceof Error ? err.message : String(err) }];
-      return this.finish(id, entry, key, materialHash, { ok: false, errors }, undefined);
+      return this.finish(id, entry, { key, materialHash, outcome: { ok: false, errors } });
     }
-    return this.finish(id, entry, key, materialHash, { ok: true }, compiled);
+    return this.finish(id, entry, { key, materialHash, outcome: { ok: true } }, compiled);
   }
 
   private async finish(
     id: string,
     entry: { kind: PolicyKind; obj: RawPolicy },
-    key: string,
-    materialHash: string,
-    outcome: PolicyOutcome,
-    compiled: CompiledPolicy | undefined,
+    rec: Omit<Processed, 'statusOk'>,
+    compiled?: CompiledPolicy,
   ): Promise<void> {
+    const { outcome } = rec;
     if (this.stopped || this.latest.get(id) !== entry) return;
     if (compiled) {
       this.opts.store.upsert(id, compiled);
@@ -304,7 +304,7 @@ export class PolicyInformer {
       this.opts.store.markInvalid(id, outcome.errors.map((e) => e.path).join(', '));
       this.logger.warn({ policy: id, errors: outcome.errors.length }, 'policy invalid; not in use');
     }
-    await this.writeStatus(id, entry, { key, materialHash, outcome, statusOk: false });
+    await this.writeStatus(id, entry, { ...rec, statusOk: false });
   }
 
   private async writeStatus(

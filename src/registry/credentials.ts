@@ -148,10 +148,7 @@ function parseEntry(
  * @throws ConfigError INVALID_CONFIG (not JSON, wrong shapes, undecodable `auth`), with field paths;
  *   messages never contain secret values.
  */
-export function parseDockerConfig(
-  input: string | unknown,
-  source = 'docker config',
-): CredentialProvider {
+export function parseDockerConfig(input: unknown, source = 'docker config'): CredentialProvider {
   let doc: unknown = input;
   if (typeof input === 'string') {
     if (input.length > MAX_DOCKER_CONFIG_BYTES) {

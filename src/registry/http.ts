@@ -30,7 +30,13 @@ export interface HttpResponse {
 
 /** Statuses worth retrying for an idempotent request. */
 const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504]);
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'ETIMEDOUT']);
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'ETIMEDOUT',
+]);
 const BASE_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 1000;
 
@@ -114,7 +120,8 @@ async function attempt(req: HttpRequest): Promise<HttpResponse> {
       `response from ${hostOf(req.url)} declares ${declared} bytes, over the ${req.maxBytes}-byte limit`,
     );
   }
-  const body = req.method === 'HEAD' ? new Uint8Array() : await readCapped(res.body, req.maxBytes, req.url);
+  const body =
+    req.method === 'HEAD' ? new Uint8Array() : await readCapped(res.body, req.maxBytes, req.url);
   return { status: res.statusCode, headers: res.headers, body };
 }
 
@@ -139,9 +146,13 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     } catch (err) {
       if (err instanceof InconclusiveError) throw err;
       if (req.deadline.signal.aborted) {
-        throw new InconclusiveError('TIMEOUT', `deadline reached while waiting for ${hostOf(req.url)}`, {
-          cause: err,
-        });
+        throw new InconclusiveError(
+          'TIMEOUT',
+          `deadline reached while waiting for ${hostOf(req.url)}`,
+          {
+            cause: err,
+          },
+        );
       }
       const code = errorCode(err);
       if (i < retries && code !== undefined && RETRYABLE_CODES.has(code)) {

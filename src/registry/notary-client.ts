@@ -22,6 +22,7 @@ export interface NotaryClientOptions {
 const ROLE_PATTERN = /^(?:root|timestamp|snapshot|targets(?:\/[^/\s]+)*)$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
 /** Characters that never belong in a GUN or role segment: controls, whitespace, `?`, `#`, `\`. */
+// eslint-disable-next-line no-control-regex -- rejecting control characters is this regex's job
 const FORBIDDEN_IN_SEGMENT = /[\u0000-\u0020\u007f?#\\]/;
 
 /**

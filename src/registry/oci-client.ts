@@ -75,6 +75,7 @@ const NOT_FOUND = Symbol('not found');
 type Found<T> = T | typeof NOT_FOUND;
 
 interface SendOptions {
+  readonly url: string;
   readonly method: 'GET' | 'HEAD';
   readonly accept: string;
   readonly maxBytes: number;
@@ -235,7 +236,8 @@ export class OciClient implements OciSource {
     const found = await this.#tryEndpoints(name, ctx, async (ep): Promise<Found<OciDescriptor>> => {
       const url = `${ep.baseUrl}/v2/${name.repository}/manifests/${tag}`;
       const what = `manifest ${name.repository}:${tag}`;
-      const res = await this.#send(ep, name, url, ctx, {
+      const res = await this.#send(ep, name, ctx, {
+        url,
         method: 'HEAD',
         accept: MANIFEST_ACCEPT,
         maxBytes: LIMITS.maxManifestBytes,
@@ -325,7 +327,8 @@ export class OciClient implements OciSource {
     const got = await this.#tryEndpoints(name, ctx, async (ep): Promise<Found<Uint8Array>> => {
       const url = `${ep.baseUrl}/v2/${name.repository}/blobs/${descriptor.digest}`;
       const what = `blob ${descriptor.digest}`;
-      const res = await this.#send(ep, name, url, ctx, {
+      const res = await this.#send(ep, name, ctx, {
+        url,
         method: 'GET',
         accept: '*/*',
         maxBytes: descriptor.size,
@@ -385,14 +388,19 @@ export class OciClient implements OciSource {
           page++
         ) {
           const what = `referrers of ${digest}`;
-          const res: HttpResponse = await this.#send(ep, name, url, ctx, {
+          const res: HttpResponse = await this.#send(ep, name, ctx, {
+            url,
             method: 'GET',
             accept: OCI_INDEX,
             maxBytes: LIMITS.maxManifestBytes,
             what,
           });
-          if (res.status === 404 && page === 0)
-            return this.#referrersFromTag(ep, name, `sha256-${hex}`, ctx, wanted);
+          if (res.status === 404 && page === 0) {
+            const tagged = await this.#referrersFromTag(ep, name, `sha256-${hex}`, ctx);
+            return tagged === NOT_FOUND
+              ? NOT_FOUND
+              : tagged.filter(wanted).slice(0, LIMITS.maxReferrers);
+          }
           if (res.status < 200 || res.status >= 300) throw this.#unexpected(ep, res, what);
           const descriptors = parseIndexDescriptors(res.body);
           if (descriptors === undefined) {
@@ -429,7 +437,8 @@ export class OciClient implements OciSource {
           page++
         ) {
           const what = `tags of ${name.repository}`;
-          const res: HttpResponse = await this.#send(ep, name, url, ctx, {
+          const res: HttpResponse = await this.#send(ep, name, ctx, {
+            url,
             method: 'GET',
             accept: 'application/json',
             maxBytes: LIMITS.maxManifestBytes,
@@ -472,7 +481,8 @@ export class OciClient implements OciSource {
     const requested = checkReference(reference).digest;
     const url = `${ep.baseUrl}/v2/${name.repository}/manifests/${reference}`;
     const what = `manifest ${name.repository}${requested ? '@' : ':'}${reference}`;
-    const res = await this.#send(ep, name, url, ctx, {
+    const res = await this.#send(ep, name, ctx, {
+      url,
       method: 'GET',
       accept: MANIFEST_ACCEPT,
       maxBytes: LIMITS.maxManifestBytes,
@@ -509,12 +519,11 @@ export class OciClient implements OciSource {
     name: RepositoryName,
     tag: string,
     ctx: RegistryRequestContext,
-    wanted: (d: OciDescriptor) => boolean,
   ): Promise<Found<readonly OciDescriptor[]>> {
     const got = await this.#getManifest(ep, name, tag, ctx);
     if (got === NOT_FOUND) return NOT_FOUND;
     // The tag index is written by clients and may be stale or junk: not an index means none.
-    return (parseIndexDescriptors(got.bytes) ?? []).filter(wanted).slice(0, LIMITS.maxReferrers);
+    return parseIndexDescriptors(got.bytes) ?? [];
   }
 
   /** Mirrors first, then the origin; a 404 or failure at a mirror moves on, the origin's answer stands. */
@@ -561,7 +570,6 @@ export class OciClient implements OciSource {
   async #send(
     ep: RegistryEndpoint,
     name: RepositoryName,
-    url: string,
     ctx: RegistryRequestContext,
     opts: SendOptions,
   ): Promise<HttpResponse> {
@@ -573,7 +581,7 @@ export class OciClient implements OciSource {
       credentials,
     };
     const sent = this.#auth.cachedAuthorization(target);
-    let res = await this.#followRedirects(ep, url, ctx, opts, sent);
+    let res = await this.#followRedirects(ep, ctx, { ...opts, authorization: sent });
     if (res.status === 401) {
       const authorization = await this.#auth.authorize(
         target,
@@ -582,7 +590,7 @@ export class OciClient implements OciSource {
         sent,
       );
       if (authorization !== undefined && authorization !== sent) {
-        res = await this.#followRedirects(ep, url, ctx, opts, authorization);
+        res = await this.#followRedirects(ep, ctx, { ...opts, authorization });
       }
     }
     if (res.status === 401 || res.status === 403) {
@@ -603,13 +611,12 @@ export class OciClient implements OciSource {
    */
   async #followRedirects(
     ep: RegistryEndpoint,
-    url: string,
     ctx: RegistryRequestContext,
-    opts: SendOptions,
-    authorization: string | undefined,
+    opts: SendOptions & { readonly authorization: string | undefined },
   ): Promise<HttpResponse> {
+    const { authorization } = opts;
     const origin = new URL(ep.baseUrl).origin;
-    let current = url;
+    let current = opts.url;
     for (let hop = 0; ; hop++) {
       const sameOrigin = new URL(current).origin === origin;
       const headers: Record<string, string> = { accept: opts.accept, 'user-agent': 'trustgate' };

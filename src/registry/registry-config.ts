@@ -19,7 +19,7 @@ export interface RegistryConfig {
 }
 
 export const DEFAULT_REGISTRY_CONFIG: RegistryConfig = Object.freeze({
-  insecureRegistries: Object.freeze([]) as readonly string[],
+  insecureRegistries: Object.freeze([]),
   caBundles: Object.freeze({}),
   mirrors: Object.freeze({}),
 });

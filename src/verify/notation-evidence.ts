@@ -60,7 +60,7 @@ export function classifySignatureManifest(
   if (doc['mediaType'] !== undefined && doc['mediaType'] !== OCI_IMAGE_MANIFEST) {
     return {
       kind: 'ignore',
-      why: `media type ${String(doc['mediaType'])} is not an OCI image manifest`,
+      why: `media type ${JSON.stringify(doc['mediaType'])} is not an OCI image manifest`,
     };
   }
   const subject = descriptorOf(doc['subject']);
@@ -132,13 +132,13 @@ export class NotationEvidence {
       .filter((d, i, all) => all.findIndex((x) => x.digest === d.digest) === i)
       .slice(0, LIMITS.maxSignatureAttempts);
 
-    const results: (NotationSignatureOutcome | undefined)[] = new Array(candidates.length);
+    const results = new Array<NotationSignatureOutcome | undefined>(candidates.length);
     let next = 0;
     const worker = async (): Promise<void> => {
       // Bounded: each iteration consumes one candidate.
       while (next < candidates.length) {
         const i = next++;
-        results[i] = await this.loadOne(source, name, subject, candidates[i]!, ctx);
+        results[i] = await this.loadOne({ source, name, subject }, candidates[i]!, ctx);
       }
     };
     await Promise.all(
@@ -148,12 +148,15 @@ export class NotationEvidence {
   }
 
   private async loadOne(
-    source: CompiledNotationSource,
-    name: RepoName,
-    subject: NotationSubject,
+    job: {
+      readonly source: CompiledNotationSource;
+      readonly name: RepoName;
+      readonly subject: NotationSubject;
+    },
     candidate: OciDescriptor,
     ctx: RegistryRequestContext & { readonly now: Date },
   ): Promise<NotationSignatureOutcome | undefined> {
+    const { source, name, subject } = job;
     const failed = (err: unknown): NotationSignatureOutcome => {
       const e = toTrustgateError(err);
       const error =

@@ -3,6 +3,7 @@
 // (undici clients, Kubernetes informers, caches) are injected by main.ts; tests pass fakes.
 
 import type { CompiledPolicy, NamespaceInfo } from '../core/policy/types.js';
+import type { ImageVerdict } from '../core/result.js';
 
 /** Absolute deadline for all upstream work of one request. */
 export interface Deadline {
@@ -161,5 +162,8 @@ export interface VerifyContext {
 /** The application service the admission edge and the CLI call. */
 export interface ImageVerifier {
   /** One verdict per image, in order. Never throws for an expected failure. */
-  verifyImages(images: readonly WorkloadImage[], ctx: VerifyContext): Promise<readonly import('../core/result.js').ImageVerdict[]>;
+  verifyImages(
+    images: readonly WorkloadImage[],
+    ctx: VerifyContext,
+  ): Promise<readonly ImageVerdict[]>;
 }

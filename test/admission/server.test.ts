@@ -98,13 +98,12 @@ async function post(
   r: Running,
   path: string,
   body: Buffer | string | Readable,
-  contentType = 'application/json',
-  agent: Agent = r.agent,
+  opts: { readonly contentType?: string; readonly agent?: Agent } = {},
 ): Promise<{ status: number; json: Record<string, unknown>; headers: Record<string, unknown> }> {
   const res = await request(r.base + path, {
     method: 'POST',
-    dispatcher: agent,
-    headers: { 'content-type': contentType },
+    dispatcher: opts.agent ?? r.agent,
+    headers: { 'content-type': opts.contentType ?? 'application/json' },
     body,
   });
   const text = await res.body.text();
@@ -312,7 +311,7 @@ describe('admission server over HTTPS', () => {
     ];
     for (const [name, path, body, type, status, message] of cases) {
       it(`answers ${name} with ${status} and a clear message`, async () => {
-        const res = await post(r, path, body, type);
+        const res = await post(r, path, body, { contentType: type });
         expect(res.status).toBe(status);
         expect(res.json['message']).toMatch(message);
         expect(JSON.stringify(res.json)).not.toMatch(/\.ts:\d+/);
@@ -320,12 +319,9 @@ describe('admission server over HTTPS', () => {
     }
 
     it('accepts application/json with a charset parameter', async () => {
-      const res = await post(
-        r,
-        '/validate',
-        reviewBody('configmap'),
-        'application/json; charset=utf-8',
-      );
+      const res = await post(r, '/validate', reviewBody('configmap'), {
+        contentType: 'application/json; charset=utf-8',
+      });
       expect(res.status).toBe(200);
     });
 
@@ -343,8 +339,7 @@ describe('admission server over HTTPS', () => {
           r,
           '/validate',
           Buffer.alloc(LIMITS.maxAdmissionBodyBytes + 1, 0x20),
-          'application/json',
-          agent,
+          { agent },
         );
         expect(res.status).toBe(413);
         expect(res.json).toEqual({
@@ -358,12 +353,12 @@ describe('admission server over HTTPS', () => {
 
     it('answers a chunked body that grows over the limit with 413', async () => {
       const agent = new Agent({ connect: { ca: r.cert.certPem } });
-      async function* chunks(): AsyncGenerator<Buffer> {
+      function* chunks(): Generator<Buffer> {
         const chunk = Buffer.alloc(256 * 1024, 0x20);
         for (let sent = 0; sent <= LIMITS.maxAdmissionBodyBytes; sent += chunk.length) yield chunk;
       }
       try {
-        const res = await post(r, '/validate', Readable.from(chunks()), 'application/json', agent);
+        const res = await post(r, '/validate', Readable.from(chunks()), { agent });
         expect(res.status).toBe(413);
         expect(res.json['code']).toBe('PAYLOAD_TOO_LARGE');
       } finally {

@@ -32,7 +32,9 @@ describe('trustgate policy validate', () => {
       const r = await runCli(['policy', 'validate', POLICIES], dir);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`^${POLICIES}: \\d+ polic(y|ies) valid \\(ClusterTrustPolicy/`));
+      expect(r.stdout).toMatch(
+        new RegExp(`^${POLICIES}: \\d+ polic(y|ies) valid \\(ClusterTrustPolicy/`),
+      );
     });
 
     it('validates every file named on the command line', async () => {
@@ -60,18 +62,31 @@ describe('trustgate policy validate', () => {
       expect(r.code).toBe(1);
       const lines = r.stdout.trim().split('\n');
       expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${bad}:6: spec\\.mode: .+`)));
-      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${bad}:9: spec\\.trustSources\\[0\\]\\.notaryV1\\.server: .+`)));
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^${bad}:9: spec\\.trustSources\\[0\\]\\.notaryV1\\.server: .+`),
+        ),
+      );
     });
 
     it('exits 1 for YAML that does not parse, with its line', async () => {
-      const bad = await file('syntax.yaml', ['apiVersion: trustgate.dev/v1alpha1', 'kind: [ClusterTrustPolicy', 'metadata: {}']);
+      const bad = await file('syntax.yaml', [
+        'apiVersion: trustgate.dev/v1alpha1',
+        'kind: [ClusterTrustPolicy',
+        'metadata: {}',
+      ]);
       const r = await runCli(['policy', 'validate', bad], dir);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(new RegExp(`^${bad}:\\d+: `));
     });
 
     it('exits 1 when only one of several files is broken, and still reports the good one', async () => {
-      const bad = await file('bad-seed.yaml', ['version: "2.0"', 'trust:', '  repositories:', '    "a/*": { requireSignatures: maybe }']);
+      const bad = await file('bad-seed.yaml', [
+        'version: "2.0"',
+        'trust:',
+        '  repositories:',
+        '    "a/*": { requireSignatures: maybe }',
+      ]);
       const good = join(POLICIES, 'local-dev.yaml');
       const r = await runCli(['policy', 'validate', good, bad], dir);
       expect(r.code).toBe(1);
@@ -95,7 +110,9 @@ describe('trustgate policy convert', () => {
       const r = await runCli(['policy', 'convert', join(POLICIES, 'seed-format.yaml')], dir);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { apiVersion: string; kind: string; spec: { images: string[] } });
+      const docs = parseAllDocuments(r.stdout).map(
+        (d) => d.toJS() as { apiVersion: string; kind: string; spec: { images: string[] } },
+      );
       expect(docs.map((d) => [d.apiVersion, d.kind, d.spec.images])).toEqual([
         ['trustgate.dev/v1alpha1', 'ClusterTrustPolicy', ['myregistry.example.com/legacy/*']],
         ['trustgate.dev/v1alpha1', 'ClusterTrustPolicy', ['myregistry.example.com/legacy-tools/*']],

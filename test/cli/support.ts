@@ -8,8 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { main } from '../../src/main.js';
-import { NotaryCli, freePort, startNotaryServer, type NotaryServerHandle, type RootCert } from '../support/notary.js';
-import { pushImage, startRegistry, type PushedImage, type RegistryHandle } from '../support/registry.js';
+import {
+  NotaryCli,
+  freePort,
+  startNotaryServer,
+  type NotaryServerHandle,
+  type RootCert,
+} from '../support/notary.js';
+import {
+  pushImage,
+  startRegistry,
+  type PushedImage,
+  type RegistryHandle,
+} from '../support/registry.js';
 
 export interface CliWorld {
   readonly notary: NotaryServerHandle;
@@ -68,16 +79,26 @@ export async function startCliWorld(): Promise<CliWorld> {
       pushImage(registry.url, repo, 'moved'),
     ]);
     await cli.init(gun);
-    await cli.addHash(gun, 'v1', v1.size, v1.digest.slice('sha256:'.length), [], { publish: false });
+    await cli.addHash(gun, 'v1', v1.size, v1.digest.slice('sha256:'.length), [], {
+      publish: false,
+    });
     await cli.addHash(gun, 'moved', v1.size, v1.digest.slice('sha256:'.length));
     const pin = await cli.rootCert(gun);
     const policyFile = join(dir, 'policy.yaml');
-    await writeFile(policyFile, policyYaml('cli-test', `${registry.host}/cli/*`, notary.url, pin.keyId));
+    await writeFile(
+      policyFile,
+      policyYaml('cli-test', `${registry.host}/cli/*`, notary.url, pin.keyId),
+    );
     const unreachablePolicyFile = join(dir, 'unreachable.yaml');
     const closed = await freePort();
     await writeFile(
       unreachablePolicyFile,
-      policyYaml('cli-unreachable', `${registry.host}/cli/*`, `http://127.0.0.1:${closed}`, pin.keyId),
+      policyYaml(
+        'cli-unreachable',
+        `${registry.host}/cli/*`,
+        `http://127.0.0.1:${closed}`,
+        pin.keyId,
+      ),
     );
     return {
       notary,
@@ -124,14 +145,22 @@ function sink(): { stream: Writable; text: () => string } {
  * `main(argv)` in-process with captured streams. HOME/DOCKER_CONFIG point at `home`, so no
  * credentials of the machine's user are read.
  */
-export async function runCli(argv: readonly string[], home: string, stdin?: string | Buffer): Promise<CliRun> {
+export async function runCli(
+  argv: readonly string[],
+  home: string,
+  stdin?: string | Buffer,
+): Promise<CliRun> {
   const out = sink();
   const err = sink();
-  const code = await main(argv, { HOME: home, DOCKER_CONFIG: join(home, '.docker') }, {
-    stdout: out.stream,
-    stderr: err.stream,
-    stdin: Readable.from(stdin === undefined ? [] : [Buffer.from(stdin)]),
-    isTTY: false,
-  });
+  const code = await main(
+    argv,
+    { HOME: home, DOCKER_CONFIG: join(home, '.docker') },
+    {
+      stdout: out.stream,
+      stderr: err.stream,
+      stdin: Readable.from(stdin === undefined ? [] : [Buffer.from(stdin)]),
+      isTTY: false,
+    },
+  );
   return { code, stdout: out.text(), stderr: err.text() };
 }

@@ -33,10 +33,15 @@ describe('trustgate verify', () => {
   describe('when the tag is signed and served with the signed digest', () => {
     it('exits 0 and prints exactly the SPEC JSON shape', async () => {
       const image = `${w.gun}:v1`;
-      const r = await runCli(['verify', image, '--policy', w.policyFile, '--output', 'json'], w.dir);
+      const r = await runCli(
+        ['verify', image, '--policy', w.policyFile, '--output', 'json'],
+        w.dir,
+      );
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({ results: [{ image, digest: w.v1.digest, allowed: true, reasons: [] }] });
+      expect(JSON.parse(r.stdout)).toEqual({
+        results: [{ image, digest: w.v1.digest, allowed: true, reasons: [] }],
+      });
     });
 
     it('prints a text verdict by default', async () => {
@@ -47,7 +52,10 @@ describe('trustgate verify', () => {
 
     it('accepts the image by digest too', async () => {
       const image = `${w.gun}@${w.v1.digest}`;
-      const r = await runCli(['verify', image, '--policy', w.policyFile, '--output', 'json'], w.dir);
+      const r = await runCli(
+        ['verify', image, '--policy', w.policyFile, '--output', 'json'],
+        w.dir,
+      );
       expect(r.code).toBe(0);
       expect(results(r.stdout)[0]).toMatchObject({ image, allowed: true, digest: w.v1.digest });
     });
@@ -56,20 +64,40 @@ describe('trustgate verify', () => {
   describe('when the tag is not signed', () => {
     it('exits 1 with TAG_NOT_SIGNED naming the policy', async () => {
       const image = `${w.gun}:unsigned`;
-      const r = await runCli(['verify', image, '--policy', w.policyFile, '--output', 'json'], w.dir);
+      const r = await runCli(
+        ['verify', image, '--policy', w.policyFile, '--output', 'json'],
+        w.dir,
+      );
       expect(r.code).toBe(1);
       expect(results(r.stdout)).toEqual([
         {
           image,
           digest: null,
           allowed: false,
-          reasons: [{ code: 'TAG_NOT_SIGNED', message: expect.stringContaining('unsigned'), policy: 'ClusterTrustPolicy/cli-test' }],
+          reasons: [
+            {
+              code: 'TAG_NOT_SIGNED',
+              message: expect.stringContaining('unsigned'),
+              policy: 'ClusterTrustPolicy/cli-test',
+            },
+          ],
         },
       ]);
     });
 
     it('exits 1 when one of several images is denied, with one result per image', async () => {
-      const r = await runCli(['verify', `${w.gun}:v1`, `${w.gun}:unsigned`, '--policy', w.policyFile, '--output', 'json'], w.dir);
+      const r = await runCli(
+        [
+          'verify',
+          `${w.gun}:v1`,
+          `${w.gun}:unsigned`,
+          '--policy',
+          w.policyFile,
+          '--output',
+          'json',
+        ],
+        w.dir,
+      );
       expect(r.code).toBe(1);
       expect(results(r.stdout).map((x) => x.allowed)).toEqual([true, false]);
     });
@@ -77,7 +105,10 @@ describe('trustgate verify', () => {
 
   describe('when the registry serves another digest than the signed one', () => {
     it('exits 1 with DIGEST_MISMATCH naming both digests', async () => {
-      const r = await runCli(['verify', `${w.gun}:moved`, '--policy', w.policyFile, '--output', 'json'], w.dir);
+      const r = await runCli(
+        ['verify', `${w.gun}:moved`, '--policy', w.policyFile, '--output', 'json'],
+        w.dir,
+      );
       expect(r.code).toBe(1);
       const [res] = results(r.stdout);
       expect(res!.reasons.map((x) => x.code)).toEqual(['DIGEST_MISMATCH']);
@@ -86,7 +117,10 @@ describe('trustgate verify', () => {
     });
 
     it('exits 0 with --no-registry, which skips the registry cross-check', async () => {
-      const r = await runCli(['verify', `${w.gun}:moved`, '--policy', w.policyFile, '--output', 'json', '--no-registry'], w.dir);
+      const r = await runCli(
+        ['verify', `${w.gun}:moved`, '--policy', w.policyFile, '--output', 'json', '--no-registry'],
+        w.dir,
+      );
       expect(r.code).toBe(0);
       expect(results(r.stdout)[0]).toMatchObject({ allowed: true, digest: w.v1.digest });
     });
@@ -94,19 +128,28 @@ describe('trustgate verify', () => {
 
   describe('when the notary server cannot be reached', () => {
     it('exits 3 with TRUST_SOURCE_UNAVAILABLE', async () => {
-      const r = await runCli(['verify', `${w.gun}:v1`, '--policy', w.unreachablePolicyFile, '--output', 'json'], w.dir);
+      const r = await runCli(
+        ['verify', `${w.gun}:v1`, '--policy', w.unreachablePolicyFile, '--output', 'json'],
+        w.dir,
+      );
       expect(r.code).toBe(3);
-      expect(results(r.stdout)[0]!.reasons.map((x) => x.code)).toEqual(['TRUST_SOURCE_UNAVAILABLE']);
+      expect(results(r.stdout)[0]!.reasons.map((x) => x.code)).toEqual([
+        'TRUST_SOURCE_UNAVAILABLE',
+      ]);
     });
   });
 
   describe('when --at is past the metadata expiry', () => {
     // The real server signed its timestamp just now, valid for 14 days (notary's default);
     // the root certificate stays valid for 10 years, so a month ahead only the metadata has expired.
-    const at = (): string => new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const at = (): string =>
+      new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 
     it('exits 1 with METADATA_EXPIRED', async () => {
-      const r = await runCli(['verify', `${w.gun}:v1`, '--policy', w.policyFile, '--output', 'json', '--at', at()], w.dir);
+      const r = await runCli(
+        ['verify', `${w.gun}:v1`, '--policy', w.policyFile, '--output', 'json', '--at', at()],
+        w.dir,
+      );
       expect(r.code).toBe(1);
       const [res] = results(r.stdout);
       expect(res!.reasons.map((x) => x.code)).toEqual(['METADATA_EXPIRED']);
@@ -114,13 +157,28 @@ describe('trustgate verify', () => {
     });
 
     it('exits 1 with ROOT_NOT_TRUSTED once even the root certificate has expired', async () => {
-      const r = await runCli(['verify', `${w.gun}:v1`, '--policy', w.policyFile, '--output', 'json', '--at', '2100-01-01T00:00:00Z'], w.dir);
+      const r = await runCli(
+        [
+          'verify',
+          `${w.gun}:v1`,
+          '--policy',
+          w.policyFile,
+          '--output',
+          'json',
+          '--at',
+          '2100-01-01T00:00:00Z',
+        ],
+        w.dir,
+      );
       expect(r.code).toBe(1);
       expect(results(r.stdout)[0]!.reasons.map((x) => x.code)).toEqual(['ROOT_NOT_TRUSTED']);
     });
 
     it('exits 2 for an --at that is not a real instant', async () => {
-      const r = await runCli(['verify', `${w.gun}:v1`, '--policy', w.policyFile, '--at', '2027-02-29T00:00:00Z'], w.dir);
+      const r = await runCli(
+        ['verify', `${w.gun}:v1`, '--policy', w.policyFile, '--at', '2027-02-29T00:00:00Z'],
+        w.dir,
+      );
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('--at must be an RFC 3339 instant');
     });
@@ -156,22 +214,30 @@ describe('trustgate verify', () => {
     it('exits 0 and prints the same JSON', async () => {
       const image = `${w.gun}:v1`;
       const bin = join(process.cwd(), 'bin', 'trustgate.js');
-      const child = spawn(process.execPath, [bin, 'verify', image, '--policy', w.policyFile, '--output', 'json'], {
-        env: { PATH: process.env['PATH'] ?? '', HOME: w.dir },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [bin, 'verify', image, '--policy', w.policyFile, '--output', 'json'],
+        {
+          env: { PATH: process.env['PATH'] ?? '', HOME: w.dir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-      expect(JSON.parse(stdout)).toEqual({ results: [{ image, digest: w.v1.digest, allowed: true, reasons: [] }] });
+      expect(JSON.parse(stdout)).toEqual({
+        results: [{ image, digest: w.v1.digest, allowed: true, reasons: [] }],
+      });
     });
 
     it('exits with the usage code for an unknown command', async () => {
       const bin = join(process.cwd(), 'bin', 'trustgate.js');
-      const child = spawn(process.execPath, [bin, 'frobnicate'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [bin, 'frobnicate'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));

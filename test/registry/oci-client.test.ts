@@ -97,7 +97,7 @@ describe('OciClient (real docker-registry)', () => {
       const arm = await pushImage(reg.url, 'demo/multi', 'arm64', {
         platform: { os: 'linux', architecture: 'arm64' },
       });
-      const index = await pushIndex(reg.url, 'demo/multi', 'v1', [amd, arm]);
+      const index = await pushIndex(reg.url, 'demo/multi', { tag: 'v1', children: [amd, arm] });
       const desc = await client.resolveTag(name('demo/multi'), 'v1', ctx());
       expect(desc?.digest).toBe(index.digest);
       expect(desc?.mediaType).toBe(index.mediaType);
@@ -111,7 +111,11 @@ describe('OciClient (real docker-registry)', () => {
         format: 'docker',
         platform: { os: 'linux', architecture: 'arm64' },
       });
-      const list = await pushIndex(reg.url, 'demo/list', 'v1', [amd, arm], { format: 'docker' });
+      const list = await pushIndex(reg.url, 'demo/list', {
+        tag: 'v1',
+        children: [amd, arm],
+        format: 'docker',
+      });
       const desc = await client.resolveTag(name('demo/list'), 'v1', ctx());
       expect(desc?.digest).toBe(list.digest);
       expect((await client.fetchManifest(name('demo/list'), 'v1', ctx())).descriptor.digest).toBe(

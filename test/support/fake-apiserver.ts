@@ -346,17 +346,15 @@ export class FakeApiServer {
         contentType,
         body,
       });
-      this.route(method, url, contentType, body, res);
+      this.route({ method, url, contentType, body }, res);
     });
   }
 
   private route(
-    method: string,
-    url: URL,
-    contentType: string | undefined,
-    body: unknown,
+    req: { method: string; url: URL; contentType: string | undefined; body: unknown },
     res: ServerResponse,
   ): void {
+    const { method, url, contentType, body } = req;
     const failure = this.failures.find((f) => f.method === method && f.path === url.pathname);
     if (failure)
       return this.send(
@@ -489,7 +487,7 @@ export async function waitFor<T>(
   const polls = Math.ceil(timeoutMs / intervalMs);
   for (let i = 0; i <= polls; i++) {
     const v = await cond();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

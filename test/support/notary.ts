@@ -327,6 +327,7 @@ export class NotaryCli {
    * Stage a Docker-style target (name = tag, sha256 + length only, notes §3.4), into
    * `targets` or the given roles; publish unless `publish: false`.
    */
+  // eslint-disable-next-line @typescript-eslint/max-params -- mirrors `notary addHash GUN TAG SIZE --sha256 HEX -r ROLE`'s positional order, which callers (bench, demo, webhook tests) rely on
   async addHash(
     gun: string,
     tag: string,
@@ -359,6 +360,7 @@ export class NotaryCli {
   }
 
   /** Add a delegation role with one or more certificates; `'all'` = `--all-paths` (paths `[""]`). */
+  // eslint-disable-next-line @typescript-eslint/max-params -- mirrors `notary delegation add GUN ROLE CERT... --paths P` positional order, used by bench and the notary tests
   async delegationAdd(
     gun: string,
     role: string,

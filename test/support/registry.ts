@@ -475,11 +475,10 @@ export async function pushBlob(
 export async function pushManifest(
   registryUrl: string,
   repo: string,
-  reference: string,
-  bytes: Uint8Array,
-  mediaType: string,
+  manifest: { readonly reference: string; readonly bytes: Uint8Array; readonly mediaType: string },
   opts: PushOptions = {},
 ): Promise<PushedManifest> {
+  const { reference, bytes, mediaType } = manifest;
   const res = await authFetch(
     `${registryUrl}/v2/${repo}/manifests/${reference}`,
     { method: 'PUT', body: bytes, headers: { 'content-type': mediaType } },
@@ -548,9 +547,7 @@ export async function pushImage(
   const pushed = await pushManifest(
     registryUrl,
     repo,
-    tag,
-    Buffer.from(JSON.stringify(manifest)),
-    mediaType,
+    { reference: tag, bytes: Buffer.from(JSON.stringify(manifest)), mediaType },
     opts,
   );
   return { ...pushed, platform };
@@ -560,12 +557,16 @@ export async function pushImage(
 export async function pushIndex(
   registryUrl: string,
   repo: string,
-  tag: string,
-  children: readonly PushedImage[],
-  opts: PushOptions & { readonly format?: 'oci' | 'docker' } = {},
+  index: {
+    readonly tag: string;
+    readonly children: readonly PushedImage[];
+    readonly format?: 'oci' | 'docker';
+  },
+  opts: PushOptions = {},
 ): Promise<PushedManifest> {
-  const mediaType = opts.format === 'docker' ? DOCKER_MANIFEST_LIST : OCI_INDEX;
-  const index = {
+  const { tag, children } = index;
+  const mediaType = index.format === 'docker' ? DOCKER_MANIFEST_LIST : OCI_INDEX;
+  const body = {
     schemaVersion: 2,
     mediaType,
     manifests: children.map((c) => ({
@@ -575,7 +576,12 @@ export async function pushIndex(
       platform: c.platform,
     })),
   };
-  return pushManifest(registryUrl, repo, tag, Buffer.from(JSON.stringify(index)), mediaType, opts);
+  return pushManifest(
+    registryUrl,
+    repo,
+    { reference: tag, bytes: Buffer.from(JSON.stringify(body)), mediaType },
+    opts,
+  );
 }
 
 export interface PushedSignature extends PushedManifest {
@@ -622,7 +628,12 @@ export async function pushNotationSignatureStub(
     annotations,
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
-  const sig = await pushManifest(registryUrl, repo, sha256(bytes), bytes, OCI_MANIFEST, opts);
+  const sig = await pushManifest(
+    registryUrl,
+    repo,
+    { reference: sha256(bytes), bytes, mediaType: OCI_MANIFEST },
+    opts,
+  );
 
   // Append to the existing referrers tag index, if any (each signature rewrites the tag).
   const tag = `sha256-${subject.digest.slice('sha256:'.length)}`;
@@ -646,9 +657,11 @@ export async function pushNotationSignatureStub(
   const index = await pushManifest(
     registryUrl,
     repo,
-    tag,
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })),
-    OCI_INDEX,
+    {
+      reference: tag,
+      bytes: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })),
+      mediaType: OCI_INDEX,
+    },
     opts,
   );
   return { ...sig, tagIndexDigest: index.digest, envelopeDigest: env.digest };

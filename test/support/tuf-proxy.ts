@@ -118,6 +118,36 @@ function forward(base: URL, path: string, method: string): Promise<Upstream> {
   });
 }
 
+/** Answer with `bytes` of filler until done or until the client hangs up (at its size cap). */
+async function writeOversize(
+  res: ServerResponse,
+  action: { readonly bytes: number; readonly chunked?: boolean },
+): Promise<void> {
+  const filler = Buffer.alloc(Math.min(action.bytes, 64 * 1024), 0x20);
+  res.writeHead(200, {
+    'content-type': 'text/plain; charset=utf-8',
+    ...(action.chunked ? {} : { 'content-length': String(action.bytes) }),
+  });
+  let left = action.bytes;
+  // Bounded: every round writes at least one byte or stops at a closed socket.
+  while (left > 0 && !res.destroyed) {
+    const n = Math.min(left, filler.length);
+    left -= n;
+    if (!res.write(filler.subarray(0, n))) {
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          r();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  res.end();
+}
+
 /**
  * Start a proxy on 127.0.0.1:<free port> forwarding to `upstream` (a notary-server URL).
  * GET and HEAD are forwarded; the proxy never follows or rewrites anything unless a rule says so.
@@ -149,33 +179,13 @@ export async function startTufProxy(upstream: string): Promise<TufProxy> {
         res.end(action.body);
         return;
       }
-      case 'oversize': {
-        const filler = Buffer.alloc(Math.min(action.bytes, 64 * 1024), 0x20);
-        res.writeHead(200, {
-          'content-type': 'text/plain; charset=utf-8',
-          ...(action.chunked ? {} : { 'content-length': String(action.bytes) }),
-        });
-        let left = action.bytes;
-        // Write until done or until the client hangs up (it should, at its size cap).
-        while (left > 0 && !res.destroyed) {
-          const n = Math.min(left, filler.length);
-          left -= n;
-          if (!res.write(filler.subarray(0, n))) {
-            await new Promise<void>((r) => {
-              const done = (): void => {
-                res.off('drain', done);
-                res.off('close', done);
-                r();
-              };
-              res.on('drain', done);
-              res.on('close', done);
-            });
-          }
-        }
-        res.end();
-        return;
-      }
-      default:
+      case 'oversize':
+        return writeOversize(res, action);
+      // These go upstream first; what happens to the answer is handled below.
+      case 'serveFrom':
+      case 'transform':
+      case 'drop':
+      case undefined:
         break;
     }
     const up = await forward(base, action?.kind === 'serveFrom' ? action.path : path, method);

@@ -16,20 +16,28 @@ function listFiles(dir: string): string[] {
 
 describe('notary-v1 vectors', () => {
   const lines = readFileSync(join(VECTORS_DIR, 'MANIFEST.tsv'), 'utf8').trim().split('\n').slice(1);
-  const manifest = new Map(lines.map((l) => {
-    const [path, sha, size] = l.split('\t') as [string, string, string];
-    return [path, { sha, size: Number(size) }];
-  }));
+  const manifest = new Map(
+    lines.map((l) => {
+      const [path, sha, size] = l.split('\t') as [string, string, string];
+      return [path, { sha, size: Number(size) }];
+    }),
+  );
 
   describe('when hashing every copied file', () => {
     it('matches the manifest sha256 and size', () => {
-      const files = listFiles(VECTORS_DIR).map((p) => relative(VECTORS_DIR, p)).filter((p) => p !== 'MANIFEST.tsv');
+      const files = listFiles(VECTORS_DIR)
+        .map((p) => relative(VECTORS_DIR, p))
+        .filter((p) => p !== 'MANIFEST.tsv');
       expect(files.length).toBeGreaterThan(100);
       for (const rel of files) {
         const entry = manifest.get(rel);
         expect(entry).toBeDefined();
         const bytes = readFileSync(join(VECTORS_DIR, rel));
-        expect({ rel, sha: createHash('sha256').update(bytes).digest('hex'), size: bytes.length }).toEqual({ rel, ...entry });
+        expect({
+          rel,
+          sha: createHash('sha256').update(bytes).digest('hex'),
+          size: bytes.length,
+        }).toEqual({ rel, ...entry });
       }
     });
   });

@@ -48,14 +48,18 @@ export function serve(files: Map<string, Uint8Array>, role: string, bytes: Uint8
  * Serve a vector directory holding `root.json`, `timestamp.json`, `snapshot.json`,
  * `targets.json` and `targets/*.json`, compacted. `replace` swaps a role's file (a vector path or null = 404).
  */
-export function serveSet(dir: string, replace: Record<string, string | null> = {}): Map<string, Uint8Array> {
+export function serveSet(
+  dir: string,
+  replace: Record<string, string | null> = {},
+): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const abs = join(VECTORS_DIR, dir);
   const roles: [string, string][] = [];
   const walk = (sub: string, prefix: string, depth: number): void => {
     for (const f of readdirSync(join(abs, sub))) {
       if (f.endsWith('.json')) roles.push([`${prefix}${f.slice(0, -5)}`, join(dir, sub, f)]);
-      else if (depth < 4 && statSync(join(abs, sub, f)).isDirectory()) walk(join(sub, f), `${prefix}${f}/`, depth + 1);
+      else if (depth < 4 && statSync(join(abs, sub, f)).isDirectory())
+        walk(join(sub, f), `${prefix}${f}/`, depth + 1);
     }
   };
   walk('', '', 0);
@@ -65,7 +69,8 @@ export function serveSet(dir: string, replace: Record<string, string | null> = {
     serve(files, role, compact(readVector(r)));
   }
   for (const [role, rel] of Object.entries(replace)) {
-    if (rel !== null && !roles.some(([r]) => r === role)) serve(files, role, compact(readVector(rel)));
+    if (rel !== null && !roles.some(([r]) => r === role))
+      serve(files, role, compact(readVector(rel)));
   }
   return files;
 }
@@ -78,7 +83,11 @@ export interface PinSpec {
 }
 
 /** A compiled Notary v1 source pinning the given material (as H3's compile would produce it). */
-export function notarySource(pins: PinSpec, name = 'dct', server = 'http://127.0.0.1:4443'): CompiledNotaryV1Source {
+export function notarySource(
+  pins: PinSpec,
+  name = 'dct',
+  server = 'http://127.0.0.1:4443',
+): CompiledNotaryV1Source {
   const fingerprints = new Set<string>();
   const publicKeys = [];
   for (const pem of pins.pems ?? []) {

@@ -7,7 +7,12 @@ import { canonicalize } from '../../core/crypto/canonical-json.js';
 import { computeKeyId, type TufKeyType } from '../../core/crypto/keys.js';
 import { InconclusiveError } from '../../core/errors.js';
 import type { NotaryMetadataSource, NotaryRoleRequest } from '../../verify/ports.js';
-import { TrustedSet, type MetaExpectation, type TrustAnchor, type TrustedState } from '../../core/notary/trusted-set.js';
+import {
+  TrustedSet,
+  type MetaExpectation,
+  type TrustAnchor,
+  type TrustedState,
+} from '../../core/notary/trusted-set.js';
 import type { VerifiedRepository } from '../../core/notary/types.js';
 
 // -------------------------------------------------------------------------------------------
@@ -29,7 +34,8 @@ function oid(dotted: string): Buffer {
   const out = [40 * a + b];
   for (const n of rest) {
     const parts: number[] = [n & 0x7f];
-    for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128)) parts.unshift((v & 0x7f) | 0x80);
+    for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128))
+      parts.unshift((v & 0x7f) | 0x80);
     out.push(...parts);
   }
   return tlv(0x06, Buffer.from(out));
@@ -44,9 +50,12 @@ function derTime(d: Date): Buffer {
   const y = d.getUTCFullYear();
   const p = (n: number): string => String(n).padStart(2, '0');
   const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-  return y >= 1950 && y < 2050 ? tlv(0x17, Buffer.from(`${p(y % 100)}${rest}`)) : tlv(0x18, Buffer.from(`${y}${rest}`));
+  return y >= 1950 && y < 2050
+    ? tlv(0x17, Buffer.from(`${p(y % 100)}${rest}`))
+    : tlv(0x18, Buffer.from(`${y}${rest}`));
 }
-const name = (cn: string): Buffer => seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8')))));
+const name = (cn: string): Buffer =>
+  seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8')))));
 
 export interface CertOptions {
   readonly cn: string;
@@ -61,7 +70,11 @@ export interface CertOptions {
 }
 
 /** A DER X.509 v3 certificate for `publicKey`, signed by `signingKey` (EC or RSA), as PEM. */
-export function makeCertificate(publicKey: KeyObject, signingKey: KeyObject, o: CertOptions): string {
+export function makeCertificate(
+  publicKey: KeyObject,
+  signingKey: KeyObject,
+  o: CertOptions,
+): string {
   const isRsa = signingKey.asymmetricKeyType === 'rsa';
   const hash = o.sha1 ? 'sha1' : 'sha256';
   const alg = isRsa
@@ -73,7 +86,14 @@ export function makeCertificate(publicKey: KeyObject, signingKey: KeyObject, o: 
     tlv(0x04, o.ca ? seq(tlv(0x01, Buffer.from([0xff]))) : seq()),
   );
   const extensions = [basicConstraints];
-  if (o.ca) extensions.push(seq(oid('2.5.29.15'), tlv(0x01, Buffer.from([0xff])), tlv(0x04, tlv(0x03, Buffer.from([0x01, 0x06])))));
+  if (o.ca)
+    extensions.push(
+      seq(
+        oid('2.5.29.15'),
+        tlv(0x01, Buffer.from([0xff])),
+        tlv(0x04, tlv(0x03, Buffer.from([0x01, 0x06]))),
+      ),
+    );
   const tbs = seq(
     tlv(0xa0, derInt(2)),
     derInt(o.serial ?? 1),
@@ -86,7 +106,10 @@ export function makeCertificate(publicKey: KeyObject, signingKey: KeyObject, o: 
   );
   const sig = sign(hash, tbs, signingKey);
   const der = seq(tbs, alg, tlv(0x03, Buffer.from([0]), sig));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
@@ -109,15 +132,21 @@ export interface TestKey {
 const pairs = new Map<string, { privateKey: KeyObject; publicKey: KeyObject }[]>();
 
 /** A key pair of `kind`; `index` picks a cached pair so tests can share expensive RSA keys. */
-export function keyPair(kind: KeyKind, index: number, bits = 2048): { privateKey: KeyObject; publicKey: KeyObject } {
+export function keyPair(
+  kind: KeyKind,
+  index: number,
+  bits = 2048,
+): { privateKey: KeyObject; publicKey: KeyObject } {
   const cacheKey = `${kind}/${bits}`;
   const list = pairs.get(cacheKey) ?? [];
   pairs.set(cacheKey, list);
   while (list.length <= index) {
     list.push(
-      kind === 'ecdsa' ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : kind === 'ed25519' ? generateKeyPairSync('ed25519')
-      : generateKeyPairSync('rsa', { modulusLength: bits }),
+      kind === 'ecdsa'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : kind === 'ed25519'
+          ? generateKeyPairSync('ed25519')
+          : generateKeyPairSync('rsa', { modulusLength: bits }),
     );
   }
   return list[index]!;
@@ -133,26 +162,54 @@ export function tufKey(kind: KeyKind, index = 0, bits = 2048): TestKey {
   const der = publicKey.export({ type: 'spki', format: 'der' });
   const publicValue = (kind === 'ed25519' ? der.subarray(der.length - 32) : der).toString('base64');
   const keyType = kind as TufKeyType;
-  return { keyType, publicValue, keyId: computeKeyId(keyType, publicValue), privateKey, publicKey, method: methodFor(kind) };
+  return {
+    keyType,
+    publicValue,
+    keyId: computeKeyId(keyType, publicValue),
+    privateKey,
+    publicKey,
+    method: methodFor(kind),
+  };
 }
 
 /** A TUF x509 key (`ecdsa-x509`/`rsa-x509`): base64 of a certificate PEM, as notary writes root keys. */
-export function x509Key(kind: 'ecdsa' | 'rsa', index: number, cert: Omit<CertOptions, 'issuer'> & { issuer?: CertOptions['issuer'] }, bits = 2048): TestKey {
+export function x509Key(
+  kind: 'ecdsa' | 'rsa',
+  index: number,
+  cert: Omit<CertOptions, 'issuer'> & { issuer?: CertOptions['issuer'] },
+  bits = 2048,
+): TestKey {
   const { privateKey, publicKey } = keyPair(kind, index, bits);
   const certPem = makeCertificate(publicKey, cert.issuer?.key ?? privateKey, cert);
   const publicValue = Buffer.from(certPem).toString('base64');
   const keyType = `${kind}-x509` as TufKeyType;
-  return { keyType, publicValue, keyId: computeKeyId(keyType, publicValue), privateKey, publicKey, method: methodFor(kind), certPem };
+  return {
+    keyType,
+    publicValue,
+    keyId: computeKeyId(keyType, publicValue),
+    privateKey,
+    publicKey,
+    method: methodFor(kind),
+    certPem,
+  };
 }
 
 /** Sign canonical bytes as notary does for the key's method. */
 export function tufSign(key: TestKey, message: Buffer): Buffer {
-  if (key.method === 'ecdsa') return sign('sha256', message, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  if (key.method === 'ecdsa')
+    return sign('sha256', message, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   if (key.method === 'eddsa') return sign(null, message, key.privateKey);
-  return sign('sha256', message, { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+  return sign('sha256', message, {
+    key: key.privateKey,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: 32,
+  });
 }
 
-const keyJson = (k: TestKey): object => ({ keytype: k.keyType, keyval: { private: null, public: k.publicValue } });
+const keyJson = (k: TestKey): object => ({
+  keytype: k.keyType,
+  keyval: { private: null, public: k.publicValue },
+});
 
 /** Go json.Marshal HTML-escapes these inside the embedded `signed` RawMessage (notes §3.2). */
 function htmlEscape(s: string): string {
@@ -163,14 +220,28 @@ function htmlEscape(s: string): string {
  * Envelope bytes as notary serves them: `{"signed":<canonical>,"signatures":[{keyid,method,sig}]}`.
  * `signers` sign; `badSigners` add signatures over other bytes (invalid).
  */
-export function envelope(signed: object, signers: readonly TestKey[], opts: { badSigners?: readonly TestKey[]; html?: boolean } = {}): Buffer {
+export function envelope(
+  signed: object,
+  signers: readonly TestKey[],
+  opts: { badSigners?: readonly TestKey[]; html?: boolean } = {},
+): Buffer {
   const canonical = canonicalize(signed);
-  const sigs = signers.map((k) => ({ keyid: k.keyId, method: k.method, sig: tufSign(k, canonical).toString('base64') }));
+  const sigs = signers.map((k) => ({
+    keyid: k.keyId,
+    method: k.method,
+    sig: tufSign(k, canonical).toString('base64'),
+  }));
   for (const k of opts.badSigners ?? []) {
-    sigs.push({ keyid: k.keyId, method: k.method, sig: tufSign(k, Buffer.from('not the signed bytes')).toString('base64') });
+    sigs.push({
+      keyid: k.keyId,
+      method: k.method,
+      sig: tufSign(k, Buffer.from('not the signed bytes')).toString('base64'),
+    });
   }
   const body = canonical.toString('utf8');
-  return Buffer.from(`{"signed":${opts.html ? htmlEscape(body) : body},"signatures":${JSON.stringify(sigs)}}`);
+  return Buffer.from(
+    `{"signed":${opts.html ? htmlEscape(body) : body},"signatures":${JSON.stringify(sigs)}}`,
+  );
 }
 
 // -------------------------------------------------------------------------------------------
@@ -205,7 +276,8 @@ export interface DelegationSpec extends RoleOptions {
 }
 
 export const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const b64hash = (alg: 'sha256' | 'sha512', b: Uint8Array): string => createHash(alg).update(b).digest('base64');
+const b64hash = (alg: 'sha256' | 'sha512', b: Uint8Array): string =>
+  createHash(alg).update(b).digest('base64');
 const rfc3339 = (d: Date): string => d.toISOString().replace('.000Z', 'Z');
 
 /** A digest for tests: sha256 of a label. */
@@ -240,29 +312,70 @@ export class TufRepo {
   /** Drop the root entry from the snapshot meta. */
   snapshotWithoutRoot = false;
 
-  constructor(opts: { gun: string; now: Date; rootKey?: TestKey; kinds?: { targets?: KeyKind; snapshot?: KeyKind; timestamp?: KeyKind } }) {
+  constructor(opts: {
+    gun: string;
+    now: Date;
+    rootKey?: TestKey;
+    kinds?: { targets?: KeyKind; snapshot?: KeyKind; timestamp?: KeyKind };
+  }) {
     this.gun = opts.gun;
     this.now = opts.now;
     const t = opts.now.getTime();
-    const rootKey = opts.rootKey ?? x509Key('ecdsa', 0, { cn: opts.gun, notBefore: new Date(t - 30 * DAY), notAfter: new Date(t + 3650 * DAY) });
+    const rootKey =
+      opts.rootKey ??
+      x509Key('ecdsa', 0, {
+        cn: opts.gun,
+        notBefore: new Date(t - 30 * DAY),
+        notAfter: new Date(t + 3650 * DAY),
+      });
     this.root = { keys: [rootKey], threshold: 1, version: 1, expires: new Date(t + 3650 * DAY) };
-    this.targets = { keys: [tufKey(opts.kinds?.targets ?? 'ecdsa', 1)], threshold: 1, version: 2, expires: new Date(t + 1095 * DAY) };
-    this.snapshot = { keys: [tufKey(opts.kinds?.snapshot ?? 'ecdsa', 2)], threshold: 1, version: 2, expires: new Date(t + 1095 * DAY) };
-    this.timestamp = { keys: [tufKey(opts.kinds?.timestamp ?? 'ed25519', 0)], threshold: 1, version: 1, expires: new Date(t + 14 * DAY) };
+    this.targets = {
+      keys: [tufKey(opts.kinds?.targets ?? 'ecdsa', 1)],
+      threshold: 1,
+      version: 2,
+      expires: new Date(t + 1095 * DAY),
+    };
+    this.snapshot = {
+      keys: [tufKey(opts.kinds?.snapshot ?? 'ecdsa', 2)],
+      threshold: 1,
+      version: 2,
+      expires: new Date(t + 1095 * DAY),
+    };
+    this.timestamp = {
+      keys: [tufKey(opts.kinds?.timestamp ?? 'ed25519', 0)],
+      threshold: 1,
+      version: 1,
+      expires: new Date(t + 14 * DAY),
+    };
     this.targetFiles = { 'v1.0': { digest: digestOf('v1.0'), length: 1234 } };
     this.rootHistory.push(this.signRoot());
   }
 
   private rootSigned(): Record<string, unknown> {
     const keys: Record<string, object> = {};
-    for (const k of [...this.extraRootKeys, ...this.root.keys, ...this.targets.keys, ...this.snapshot.keys, ...this.timestamp.keys]) keys[k.keyId] = keyJson(k);
-    const role = (r: RoleOptions): object => ({ keyids: r.keys.map((k) => k.keyId), threshold: r.threshold });
+    for (const k of [
+      ...this.extraRootKeys,
+      ...this.root.keys,
+      ...this.targets.keys,
+      ...this.snapshot.keys,
+      ...this.timestamp.keys,
+    ])
+      keys[k.keyId] = keyJson(k);
+    const role = (r: RoleOptions): object => ({
+      keyids: r.keys.map((k) => k.keyId),
+      threshold: r.threshold,
+    });
     const signed: Record<string, unknown> = {
       _type: 'Root',
       consistent_snapshot: false,
       expires: rfc3339(this.root.expires),
       keys,
-      roles: { root: role(this.root), snapshot: role(this.snapshot), targets: role(this.targets), timestamp: role(this.timestamp) },
+      roles: {
+        root: role(this.root),
+        snapshot: role(this.snapshot),
+        targets: role(this.targets),
+        timestamp: role(this.timestamp),
+      },
       version: this.root.version,
     };
     this.mutate['root']?.(signed);
@@ -272,16 +385,22 @@ export class TufRepo {
   /** Sign the current root (with `extraSigners`, e.g. the previous root keys during a rotation). */
   signRoot(extraSigners: readonly TestKey[] = []): Buffer {
     const signers = [...(this.root.signers ?? this.root.keys), ...extraSigners];
-    return envelope(this.rootSigned(), signers, { ...(this.root.badSigners ? { badSigners: this.root.badSigners } : {}) });
+    return envelope(this.rootSigned(), signers, {
+      ...(this.root.badSigners ? { badSigners: this.root.badSigners } : {}),
+    });
   }
 
   /**
    * Rotate the root role to `newKeys` (version + 1), signed by the new keys and, unless
    * `signWithOld` is false, by the old ones too (notary keeps old certs in `keys`).
    */
-  rotateRoot(newKeys: TestKey[], opts: { signWithOld?: boolean; keepOldInKeys?: boolean } = {}): void {
+  rotateRoot(
+    newKeys: TestKey[],
+    opts: { signWithOld?: boolean; keepOldInKeys?: boolean } = {},
+  ): void {
     const old = this.root.keys;
-    if (opts.keepOldInKeys !== false) this.extraRootKeys.push(...old.filter((k) => !newKeys.includes(k)));
+    if (opts.keepOldInKeys !== false)
+      this.extraRootKeys.push(...old.filter((k) => !newKeys.includes(k)));
     this.root = { ...this.root, keys: newKeys, version: this.root.version + 1, signers: newKeys };
     this.rootHistory.push(this.signRoot(opts.signWithOld === false ? [] : old));
   }
@@ -292,7 +411,12 @@ export class TufRepo {
   }
 
   /** Add a delegation (`keys` sign; paths default to all). */
-  delegate(name: string, keys: TestKey[], targets: Record<string, TargetSpec>, more: Partial<DelegationSpec> = {}): DelegationSpec {
+  delegate(
+    name: string,
+    keys: TestKey[],
+    targets: Record<string, TargetSpec>,
+    more: Partial<DelegationSpec> = {},
+  ): DelegationSpec {
     const d: DelegationSpec = {
       name,
       keys,
@@ -307,24 +431,38 @@ export class TufRepo {
     return d;
   }
 
-  private targetsSigned(roleName: string, opts: RoleOptions, files: Record<string, TargetSpec>): Record<string, unknown> {
+  private targetsSigned(
+    roleName: string,
+    opts: RoleOptions,
+    files: Record<string, TargetSpec>,
+  ): Record<string, unknown> {
     const targets: Record<string, object> = {};
     for (const [tag, t] of Object.entries(files)) {
       const hex = t.digest.replace(/^sha256:/, '');
       targets[tag] = {
-        hashes: { sha256: Buffer.from(hex, 'hex').toString('base64'), ...(t.sha512 ? { sha512: createHash('sha512').update(hex).digest('base64') } : {}) },
+        hashes: {
+          sha256: Buffer.from(hex, 'hex').toString('base64'),
+          ...(t.sha512 ? { sha512: createHash('sha512').update(hex).digest('base64') } : {}),
+        },
         length: t.length ?? 1000,
         ...(t.custom !== undefined ? { custom: t.custom } : {}),
       };
     }
-    const children = this.delegations.filter((d) => d.name.slice(0, d.name.lastIndexOf('/')) === roleName);
+    const children = this.delegations.filter(
+      (d) => d.name.slice(0, d.name.lastIndexOf('/')) === roleName,
+    );
     const keys: Record<string, object> = {};
     for (const d of children) for (const k of d.keys) keys[k.keyId] = keyJson(k);
     const signed: Record<string, unknown> = {
       _type: 'Targets',
       delegations: {
         keys,
-        roles: children.map((d) => ({ keyids: d.keys.map((k) => k.keyId), name: d.name, ...(d.paths ? { paths: d.paths } : {}), threshold: d.threshold })),
+        roles: children.map((d) => ({
+          keyids: d.keys.map((k) => k.keyId),
+          name: d.name,
+          ...(d.paths ? { paths: d.paths } : {}),
+          threshold: d.threshold,
+        })),
       },
       expires: rfc3339(opts.expires),
       targets,
@@ -335,7 +473,10 @@ export class TufRepo {
   }
 
   private signRole(signed: Record<string, unknown>, opts: RoleOptions): Buffer {
-    return envelope(signed, opts.signers ?? opts.keys, { ...(opts.badSigners ? { badSigners: opts.badSigners } : {}), html: this.htmlEscape });
+    return envelope(signed, opts.signers ?? opts.keys, {
+      ...(opts.badSigners ? { badSigners: opts.badSigners } : {}),
+      html: this.htmlEscape,
+    });
   }
 
   /** All served files by path. */
@@ -349,9 +490,15 @@ export class TufRepo {
     const root = this.rootHistory[this.rootHistory.length - 1]!;
     put('root', root);
     const meta: Record<string, object> = {};
-    const metaOf = (b: Buffer): object => ({ hashes: { sha256: b64hash('sha256', b), sha512: b64hash('sha512', b) }, length: b.length });
+    const metaOf = (b: Buffer): object => ({
+      hashes: { sha256: b64hash('sha256', b), sha512: b64hash('sha512', b) },
+      length: b.length,
+    });
     if (!this.snapshotWithoutRoot) meta['root'] = metaOf(root);
-    const targets = this.signRole(this.targetsSigned('targets', this.targets, this.targetFiles), this.targets);
+    const targets = this.signRole(
+      this.targetsSigned('targets', this.targets, this.targetFiles),
+      this.targets,
+    );
     put('targets', targets);
     meta['targets'] = metaOf(targets);
     for (const d of this.delegations) {
@@ -359,17 +506,31 @@ export class TufRepo {
       if (!d.omitFile) put(d.name, bytes);
       if (!d.omitFromSnapshot) meta[d.name] = metaOf(bytes);
     }
-    const snapSigned: Record<string, unknown> = { _type: 'Snapshot', expires: rfc3339(this.snapshot.expires), meta, version: this.snapshot.version };
+    const snapSigned: Record<string, unknown> = {
+      _type: 'Snapshot',
+      expires: rfc3339(this.snapshot.expires),
+      meta,
+      version: this.snapshot.version,
+    };
     this.mutate['snapshot']?.(snapSigned);
     const snapshot = this.signRole(snapSigned, this.snapshot);
     put('snapshot', snapshot);
-    const tsSigned: Record<string, unknown> = { _type: 'Timestamp', expires: rfc3339(this.timestamp.expires), meta: { snapshot: metaOf(snapshot) }, version: this.timestamp.version };
+    const tsSigned: Record<string, unknown> = {
+      _type: 'Timestamp',
+      expires: rfc3339(this.timestamp.expires),
+      meta: { snapshot: metaOf(snapshot) },
+      version: this.timestamp.version,
+    };
     this.mutate['timestamp']?.(tsSigned);
     put('timestamp', this.signRole(tsSigned, this.timestamp), false);
     for (const [path, bytes] of Object.entries(this.serveOverride)) {
       const base = path.replace(/\.json$/, '');
       for (const k of [...files.keys()]) {
-        if (k === path || (k.startsWith(`${base}.`) && /^[0-9a-f]{64}\.json$/.test(k.slice(base.length + 1)))) files.delete(k);
+        if (
+          k === path ||
+          (k.startsWith(`${base}.`) && /^[0-9a-f]{64}\.json$/.test(k.slice(base.length + 1)))
+        )
+          files.delete(k);
       }
       if (bytes !== null) files.set(path, bytes);
     }
@@ -413,7 +574,6 @@ export class FakeNotaryServer implements NotaryMetadataSource {
 // -------------------------------------------------------------------------------------------
 // A synchronous driver: the orchestrator's fetch order over a file map, for pure core tests.
 
-
 export interface DriveResult {
   readonly repository: VerifiedRepository;
   readonly state: TrustedState;
@@ -423,7 +583,13 @@ export interface DriveResult {
 /** Run one full update (or a refresh from the timestamp) against served files. */
 export function driveTrustedSet(
   files: ReadonlyMap<string, Uint8Array>,
-  opts: { gun: string; anchor: TrustAnchor; now: Date; previous?: TrustedState; fromTimestamp?: boolean },
+  opts: {
+    gun: string;
+    anchor: TrustAnchor;
+    now: Date;
+    previous?: TrustedState;
+    fromTimestamp?: boolean;
+  },
 ): DriveResult {
   const requests: string[] = [];
   const get = (path: string): Uint8Array | null => {
@@ -431,12 +597,19 @@ export function driveTrustedSet(
     return files.get(path) ?? null;
   };
   const meta = (e: MetaExpectation): Uint8Array | null =>
-    (e.sha256Hex !== undefined ? get(`${e.role}.${e.sha256Hex}.json`) : null) ?? get(`${e.role}.json`);
-  const set = new TrustedSet({ gun: opts.gun, anchor: opts.anchor, now: opts.now, ...(opts.previous ? { previous: opts.previous } : {}) });
+    (e.sha256Hex !== undefined ? get(`${e.role}.${e.sha256Hex}.json`) : null) ??
+    get(`${e.role}.json`);
+  const set = new TrustedSet({
+    gun: opts.gun,
+    anchor: opts.anchor,
+    now: opts.now,
+    ...(opts.previous ? { previous: opts.previous } : {}),
+  });
   if (!opts.fromTimestamp) {
     const root = get('root.json');
     if (root === null) throw new Error('no root.json');
-    for (let next = set.updateRoot(root); next !== null; ) next = set.updateRootVersion(next, get(`${next}.root.json`));
+    for (let next = set.updateRoot(root); next !== null;)
+      next = set.updateRootVersion(next, get(`${next}.root.json`));
   }
   const ts = get('timestamp.json');
   if (ts === null) throw new Error('no timestamp.json');

@@ -207,7 +207,7 @@ export function encodeCbor(v: unknown): Buffer {
   if (v === true) return Buffer.from([0xf5]);
   if (v === false) return Buffer.from([0xf4]);
   if (v === null) return Buffer.from([0xf6]);
-  throw new Error(`cannot encode ${String(v)}`);
+  throw new Error(`cannot encode a ${typeof v}`);
 }
 
 const COSE_ALG: Record<Alg, number> = {

@@ -126,7 +126,10 @@ describe('parseConfig', () => {
     });
 
     it('reports every problem at once, each with the file', () => {
-      const errors = errorsOf({ failureAction: 'x', mutate: 1, cache: { maxEntries: -1 } }, 'trustgate.yaml');
+      const errors = errorsOf(
+        { failureAction: 'x', mutate: 1, cache: { maxEntries: -1 } },
+        'trustgate.yaml',
+      );
       expect(errors.map((e) => [e.path, e.file])).toEqual([
         ['failureAction', 'trustgate.yaml'],
         ['cache.maxEntries', 'trustgate.yaml'],

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { VerificationError } from '../errors.js';
-import { isLoopbackRegistry, parseDigest, parseImageReference, toCanonicalReference } from '../reference.js';
+import {
+  isLoopbackRegistry,
+  parseDigest,
+  parseImageReference,
+  toCanonicalReference,
+} from '../reference.js';
 
 const D = 'sha256:' + 'a'.repeat(64);
 
@@ -52,7 +57,10 @@ describe('parseImageReference', () => {
       'x'.repeat(5000),
       'registry.example.com/' + 'a'.repeat(300),
     ])('rejects invalid case #%# with INVALID_IMAGE_REFERENCE', (input) => {
-      expect(() => parseImageReference(input)).toThrowWithCode(VerificationError, 'INVALID_IMAGE_REFERENCE');
+      expect(() => parseImageReference(input)).toThrowWithCode(
+        VerificationError,
+        'INVALID_IMAGE_REFERENCE',
+      );
     });
   });
 });
@@ -74,6 +82,9 @@ describe('parseDigest', () => {
     expect(parseDigest(D)).toEqual({ algorithm: 'sha256', hex: 'a'.repeat(64) });
   });
   it('rejects anything else', () => {
-    expect(() => parseDigest('sha512:00')).toThrowWithCode(VerificationError, 'INVALID_IMAGE_REFERENCE');
+    expect(() => parseDigest('sha512:00')).toThrowWithCode(
+      VerificationError,
+      'INVALID_IMAGE_REFERENCE',
+    );
   });
 });

@@ -86,6 +86,19 @@ export function formatTime(d: Date): string {
 // ---------------------------------------------------------------------------------------------
 // Integrity
 
+// Key size / curve → the one algorithm it may sign with (a table, not a switch: the key
+// details are plain number/string values, so there is no union to check exhaustively).
+const RSA_ALGORITHMS: ReadonlyMap<number | undefined, NotationAlgorithm> = new Map([
+  [2048, 'PS256'],
+  [3072, 'PS384'],
+  [4096, 'PS512'],
+]);
+const EC_ALGORITHMS: ReadonlyMap<string | undefined, NotationAlgorithm> = new Map([
+  ['prime256v1', 'ES256'],
+  ['secp384r1', 'ES384'],
+  ['secp521r1', 'ES512'],
+]);
+
 /**
  * The only algorithm a leaf key may sign with (signature-specification.md § Algorithm Selection):
  * RSA 2048/3072/4096 → PS256/384/512, EC P-256/384/521 → ES256/384/512. Anything else is refused.
@@ -95,28 +108,16 @@ export function algorithmForKey(cert: X509Certificate): NotationAlgorithm {
   const key = cert.publicKey;
   const d = key.asymmetricKeyDetails;
   if (key.asymmetricKeyType === 'rsa') {
-    switch (d?.modulusLength) {
-      case 2048:
-        return 'PS256';
-      case 3072:
-        return 'PS384';
-      case 4096:
-        return 'PS512';
-    }
+    const alg = RSA_ALGORITHMS.get(d?.modulusLength);
+    if (alg) return alg;
     throw new VerificationError(
       'SIGNATURE_INVALID',
       `unsupported RSA key size ${String(d?.modulusLength)} in the signing certificate (2048, 3072 or 4096 required)`,
     );
   }
   if (key.asymmetricKeyType === 'ec') {
-    switch (d?.namedCurve) {
-      case 'prime256v1':
-        return 'ES256';
-      case 'secp384r1':
-        return 'ES384';
-      case 'secp521r1':
-        return 'ES512';
-    }
+    const alg = EC_ALGORITHMS.get(d?.namedCurve);
+    if (alg) return alg;
     throw new VerificationError(
       'SIGNATURE_INVALID',
       `unsupported EC curve ${String(d?.namedCurve)} in the signing certificate (P-256, P-384 or P-521 required)`,

@@ -94,7 +94,7 @@ export function checkNotationPolicy(
   const orInconclusive = (code: ReasonCode, message: string): SourceOutcome =>
     inconclusive
       ? deny(
-          inconclusive.error!.code as ReasonCode,
+          inconclusive.error!.code,
           `${message}; and a Notation signature could not be checked: ${inconclusive.error!.message}`,
           false,
         )

@@ -318,7 +318,7 @@ export function compilePolicy(
     id: toPolicyId(checked.resource),
     kind,
     name: metadata.name,
-    ...(kind === 'TrustPolicy' ? { namespace: metadata.namespace as string } : {}),
+    ...(kind === 'TrustPolicy' ? { namespace: metadata.namespace } : {}),
     generation,
     mode: spec.mode ?? 'enforce',
     images: Object.freeze([...spec.images]),
@@ -337,7 +337,7 @@ export function compilePolicy(
         }
       : {}),
     ...(spec.allow?.expires !== undefined ? { maxAgeMs: parseDuration(spec.allow.expires) } : {}),
-    ...(until !== undefined ? { notaryV1Until: parseRfc3339(until) as Date } : {}),
+    ...(until !== undefined ? { notaryV1Until: parseRfc3339(until) } : {}),
   };
   return Object.freeze(compiled);
 }

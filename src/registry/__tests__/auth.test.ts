@@ -223,7 +223,7 @@ describe('fetchBearerToken', () => {
         .get(REALM)
         .intercept({ path: '/token', method: 'POST' })
         .reply((opts) => {
-          body = String(opts.body);
+          body = typeof opts.body === 'string' ? opts.body : '';
           return { statusCode: 200, data: { access_token: 't3', expires_in: 120 } };
         });
       const got = await fetchBearerToken(

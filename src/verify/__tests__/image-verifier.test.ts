@@ -17,7 +17,12 @@ import type {
 } from '../../core/policy/types.js';
 import type { ImageVerdict, SourceOutcome } from '../../core/result.js';
 import { createDeadline } from '../deadline.js';
-import { DefaultImageVerifier, type ImageVerifierOptions, type NotaryTrustData, type NotationSignatures } from '../image-verifier.js';
+import {
+  DefaultImageVerifier,
+  type ImageVerifierOptions,
+  type NotaryTrustData,
+  type NotationSignatures,
+} from '../image-verifier.js';
 import type {
   FetchedManifest,
   NamespaceInfo,
@@ -68,7 +73,10 @@ function role(name: string, targets: Record<string, string>, expires: Date): Ver
 }
 
 /** Trust data with `targets` signing `tags`; everything expires at `expires`. */
-function repo(tags: Record<string, string>, expires = new Date(START.getTime() + YEAR)): VerifiedRepository {
+function repo(
+  tags: Record<string, string>,
+  expires = new Date(START.getTime() + YEAR),
+): VerifiedRepository {
   return {
     gun: GUN,
     rootVersion: 1,
@@ -84,9 +92,15 @@ function repo(tags: Record<string, string>, expires = new Date(START.getTime() +
 class FakeNotary implements NotaryTrustData {
   calls: { gun: string; now: Date; server: string }[] = [];
   answer: VerifiedRepository | Error = repo({ v1: D1 });
-  load(source: CompiledNotaryV1Source, gun: string, ctx: { now: Date }): Promise<VerifiedRepository> {
+  load(
+    source: CompiledNotaryV1Source,
+    gun: string,
+    ctx: { now: Date },
+  ): Promise<VerifiedRepository> {
     this.calls.push({ gun, now: ctx.now, server: source.server });
-    return this.answer instanceof Error ? Promise.reject(this.answer) : Promise.resolve(this.answer);
+    return this.answer instanceof Error
+      ? Promise.reject(this.answer)
+      : Promise.resolve(this.answer);
   }
 }
 
@@ -94,15 +108,26 @@ class FakeOci implements OciSource {
   tagCalls: string[] = [];
   manifestCalls: string[] = [];
   /** What each tag resolves to; a missing tag is a 404 (null). */
-  tags = new Map<string, OciDescriptor | Error>([['v1', { mediaType: MANIFEST, digest: D1, size: 100 }]]);
-  resolveTag(name: { registry: string; repository: string }, tag: string): Promise<OciDescriptor | null> {
+  tags = new Map<string, OciDescriptor | Error>([
+    ['v1', { mediaType: MANIFEST, digest: D1, size: 100 }],
+  ]);
+  resolveTag(
+    name: { registry: string; repository: string },
+    tag: string,
+  ): Promise<OciDescriptor | null> {
     this.tagCalls.push(`${name.registry}/${name.repository}:${tag}`);
     const d = this.tags.get(tag);
     return d instanceof Error ? Promise.reject(d) : Promise.resolve(d ?? null);
   }
-  fetchManifest(name: { registry: string; repository: string }, reference: string): Promise<FetchedManifest> {
+  fetchManifest(
+    name: { registry: string; repository: string },
+    reference: string,
+  ): Promise<FetchedManifest> {
     this.manifestCalls.push(`${name.registry}/${name.repository}@${reference}`);
-    return Promise.resolve({ descriptor: { mediaType: MANIFEST, digest: reference, size: 321 }, bytes: new Uint8Array() });
+    return Promise.resolve({
+      descriptor: { mediaType: MANIFEST, digest: reference, size: 321 },
+      bytes: new Uint8Array(),
+    });
   }
   fetchBlob(): Promise<Uint8Array> {
     return Promise.reject(new Error('not used by the verifier'));
@@ -113,7 +138,14 @@ class FakeOci implements OciSource {
 }
 
 function notationOk(identity = 'CN=Release,O=Example'): NotationSignatureOutcome {
-  return { ok: true, level: 'strict', checks: [], logged: [], identity, signingTime: new Date(START.getTime() - MINUTE) };
+  return {
+    ok: true,
+    level: 'strict',
+    checks: [],
+    logged: [],
+    identity,
+    signingTime: new Date(START.getTime() - MINUTE),
+  };
 }
 
 class FakeNotation implements NotationSignatures {
@@ -126,15 +158,23 @@ class FakeNotation implements NotationSignatures {
     ctx: RegistryRequestContext & { now: Date },
   ): Promise<NotationSignatureOutcome[]> {
     this.calls.push({ subject, now: ctx.now });
-    return this.answer instanceof Error ? Promise.reject(this.answer) : Promise.resolve(this.answer);
+    return this.answer instanceof Error
+      ? Promise.reject(this.answer)
+      : Promise.resolve(this.answer);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Policies (compiled from real resources)
 
-const NOTARY_SOURCE = { name: 'dct', notaryV1: { server: 'http://127.0.0.1:4443', rootKeys: [KEY_ID] } };
-const NOTATION_SOURCE = { name: 'notation', notation: { trustStore: { ca: [CA_CERT] }, trustedIdentities: ['*'] } };
+const NOTARY_SOURCE = {
+  name: 'dct',
+  notaryV1: { server: 'http://127.0.0.1:4443', rootKeys: [KEY_ID] },
+};
+const NOTATION_SOURCE = {
+  name: 'notation',
+  notation: { trustStore: { ca: [CA_CERT] }, trustedIdentities: ['*'] },
+};
 
 function cluster(name: string, spec: Partial<TrustPolicySpec> = {}): CompiledPolicy {
   return compilePolicy({
@@ -145,7 +185,11 @@ function cluster(name: string, spec: Partial<TrustPolicySpec> = {}): CompiledPol
   });
 }
 
-function namespaced(name: string, namespace: string, spec: Partial<TrustPolicySpec> = {}): CompiledPolicy {
+function namespaced(
+  name: string,
+  namespace: string,
+  spec: Partial<TrustPolicySpec> = {},
+): CompiledPolicy {
   return compilePolicy({
     apiVersion: 'trustgate.dev/v1alpha1',
     kind: 'TrustPolicy',
@@ -205,7 +249,11 @@ function ctx(over: Partial<VerifyContext> = {}): VerifyContext {
   return { namespace: '', deadline: createDeadline(5000), ...over };
 }
 
-async function verifyOne(v: DefaultImageVerifier, image: string, c: VerifyContext = ctx()): Promise<ImageVerdict> {
+async function verifyOne(
+  v: DefaultImageVerifier,
+  image: string,
+  c: VerifyContext = ctx(),
+): Promise<ImageVerdict> {
   const [verdict] = await v.verifyImages([{ image, path: 'spec.containers[0].image' }], c);
   return verdict!;
 }
@@ -220,7 +268,11 @@ describe('DefaultImageVerifier', () => {
   describe('when the reference is invalid', () => {
     it('denies with INVALID_IMAGE_REFERENCE and calls nothing upstream', async () => {
       const v = await verifyOne(verifier(), 'Registry.Example.com/UPPER:tag');
-      expect(v).toMatchObject({ allowed: false, inconclusive: false, path: 'spec.containers[0].image' });
+      expect(v).toMatchObject({
+        allowed: false,
+        inconclusive: false,
+        path: 'spec.containers[0].image',
+      });
       expect(codes(v)).toEqual(['INVALID_IMAGE_REFERENCE']);
       expect(notary.calls).toHaveLength(0);
       expect(oci.tagCalls).toHaveLength(0);
@@ -236,7 +288,10 @@ describe('DefaultImageVerifier', () => {
     });
 
     it('allows and records an audit when noMatchAction is allow', async () => {
-      const v = await verifyOne(verifier({ settings: { noMatchAction: 'allow' } }), 'quay.io/other/app:1');
+      const v = await verifyOne(
+        verifier({ settings: { noMatchAction: 'allow' } }),
+        'quay.io/other/app:1',
+      );
       expect(v.allowed).toBe(true);
       expect(v.audits.map((a) => a.code)).toEqual(['NO_MATCHING_POLICY']);
     });
@@ -422,7 +477,10 @@ describe('DefaultImageVerifier', () => {
       const v = await verifyOne(verifier({ policies: [cluster('m', until)] }), `${GUN}:v1`);
       expect(v.allowed).toBe(false);
       const dct = v.reasons.find((r) => r.source === 'dct');
-      expect(dct).toMatchObject({ code: 'NO_TRUST_DATA', message: expect.stringContaining('no longer accepted') });
+      expect(dct).toMatchObject({
+        code: 'NO_TRUST_DATA',
+        message: expect.stringContaining('no longer accepted'),
+      });
       expect(notary.calls).toHaveLength(0);
     });
 
@@ -436,7 +494,10 @@ describe('DefaultImageVerifier', () => {
 
     it('still asks notary before the cut-over', async () => {
       notation.answer = [];
-      const policy = cluster('m', { ...both, migration: { notaryV1Until: '2026-12-03T00:00:00Z' } });
+      const policy = cluster('m', {
+        ...both,
+        migration: { notaryV1Until: '2026-12-03T00:00:00Z' },
+      });
       const v = await verifyOne(verifier({ policies: [policy] }), `${GUN}:v1`);
       expect(v.allowed).toBe(true);
       expect(notary.calls).toHaveLength(1);
@@ -449,7 +510,9 @@ describe('DefaultImageVerifier', () => {
     it('resolves the tag to the served manifest and verifies its signatures', async () => {
       const v = await verifyOne(verifier({ policies: [notationOnly()] }), `${GUN}:v1`);
       expect(v).toMatchObject({ allowed: true, digest: D1 });
-      expect(notation.calls).toEqual([{ subject: { mediaType: MANIFEST, digest: D1, size: 100 }, now: START }]);
+      expect(notation.calls).toEqual([
+        { subject: { mediaType: MANIFEST, digest: D1, size: 100 }, now: START },
+      ]);
       expect(notary.calls).toHaveLength(0);
       expect(events).toEqual(['notation:pass']);
     });
@@ -476,7 +539,10 @@ describe('DefaultImageVerifier', () => {
     });
 
     it('is inconclusive when registry access is disabled', async () => {
-      const v = await verifyOne(verifier({ policies: [notationOnly()], registry: false }), `${GUN}:v1`);
+      const v = await verifyOne(
+        verifier({ policies: [notationOnly()], registry: false }),
+        `${GUN}:v1`,
+      );
       expect(v).toMatchObject({ allowed: false, inconclusive: true });
       expect(codes(v)).toEqual(['TRUST_SOURCE_UNAVAILABLE']);
     });
@@ -508,7 +574,9 @@ describe('DefaultImageVerifier', () => {
       const v = await verifyOne(verifier({ policies: [cluster('loose'), strict] }), `${GUN}:v1`);
       expect(v.allowed).toBe(false);
       expect(v.policies).toEqual(['ClusterTrustPolicy/loose', 'ClusterTrustPolicy/strict']);
-      expect(v.reasons).toEqual([expect.objectContaining({ code: 'PATH_NOT_ALLOWED', policy: 'ClusterTrustPolicy/strict' })]);
+      expect(v.reasons).toEqual([
+        expect.objectContaining({ code: 'PATH_NOT_ALLOWED', policy: 'ClusterTrustPolicy/strict' }),
+      ]);
     });
 
     it('allows when all of them pass', async () => {
@@ -520,7 +588,10 @@ describe('DefaultImageVerifier', () => {
 
   describe('when the policy does not require signatures', () => {
     it('allows with an audit record and calls nothing upstream', async () => {
-      const v = await verifyOne(verifier({ policies: [cluster('exempt', { requireSignatures: false })] }), `${GUN}:v1`);
+      const v = await verifyOne(
+        verifier({ policies: [cluster('exempt', { requireSignatures: false })] }),
+        `${GUN}:v1`,
+      );
       expect(v.allowed).toBe(true);
       expect(v.audits.map((a) => a.code)).toEqual(['SIGNATURES_NOT_REQUIRED']);
       expect(notary.calls).toHaveLength(0);
@@ -537,8 +608,15 @@ describe('DefaultImageVerifier', () => {
 
     it('applies the migration cut-over as of that instant', async () => {
       notation.answer = [];
-      const policy = cluster('m', { trustSources: [NOTARY_SOURCE, NOTATION_SOURCE], migration: { notaryV1Until: '2027-01-01T00:00:00Z' } });
-      const v = await verifyOne(verifier({ policies: [policy] }), `${GUN}:v1`, ctx({ at: new Date('2027-06-01T00:00:00Z') }));
+      const policy = cluster('m', {
+        trustSources: [NOTARY_SOURCE, NOTATION_SOURCE],
+        migration: { notaryV1Until: '2027-01-01T00:00:00Z' },
+      });
+      const v = await verifyOne(
+        verifier({ policies: [policy] }),
+        `${GUN}:v1`,
+        ctx({ at: new Date('2027-06-01T00:00:00Z') }),
+      );
       expect(v.reasons.find((r) => r.source === 'dct')?.message).toContain('no longer accepted');
       expect(notary.calls).toHaveLength(0);
     });
@@ -561,22 +639,36 @@ describe('DefaultImageVerifier', () => {
     it('applies a ClusterTrustPolicy by the namespace labels the NamespaceSource gives', async () => {
       const prodOnly = cluster('prod', { namespaceSelector: { matchLabels: { env: 'prod' } } });
       const v = verifier({ policies: [prodOnly], namespaces });
-      expect(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'shop' }))).toMatchObject({ allowed: true, policies: ['ClusterTrustPolicy/prod'] });
-      expect(codes(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'sandbox' })))).toEqual(['NO_MATCHING_POLICY']);
+      expect(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'shop' }))).toMatchObject({
+        allowed: true,
+        policies: ['ClusterTrustPolicy/prod'],
+      });
+      expect(codes(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'sandbox' })))).toEqual([
+        'NO_MATCHING_POLICY',
+      ]);
     });
 
     it('does not apply a selector policy in an unknown namespace or without one', async () => {
       const prodOnly = cluster('prod', { namespaceSelector: { matchLabels: { env: 'prod' } } });
       const v = verifier({ policies: [prodOnly], namespaces });
-      expect(codes(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'unknown' })))).toEqual(['NO_MATCHING_POLICY']);
-      expect(codes(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: '' })))).toEqual(['NO_MATCHING_POLICY']);
+      expect(codes(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'unknown' })))).toEqual([
+        'NO_MATCHING_POLICY',
+      ]);
+      expect(codes(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: '' })))).toEqual([
+        'NO_MATCHING_POLICY',
+      ]);
       expect(notary.calls).toHaveLength(0);
     });
 
     it('applies a TrustPolicy only in its own namespace', async () => {
       const v = verifier({ policies: [namespaced('team', 'shop')], namespaces });
-      expect(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'shop' }))).toMatchObject({ allowed: true, policies: ['TrustPolicy/shop/team'] });
-      expect(codes(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'sandbox' })))).toEqual(['NO_MATCHING_POLICY']);
+      expect(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'shop' }))).toMatchObject({
+        allowed: true,
+        policies: ['TrustPolicy/shop/team'],
+      });
+      expect(codes(await verifyOne(v, `${GUN}:v1`, ctx({ namespace: 'sandbox' })))).toEqual([
+        'NO_MATCHING_POLICY',
+      ]);
     });
   });
 

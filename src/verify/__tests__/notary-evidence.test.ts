@@ -5,7 +5,13 @@ import { InconclusiveError, VerificationError } from '../../core/errors.js';
 import type { NotaryRoleRequest } from '../ports.js';
 import { NotaryEvidence } from '../notary-evidence.js';
 import { notarySource } from '../../__fixtures__/builders/notary-vectors.js';
-import { digestOf, FakeNotaryServer, tufKey, TufRepo, x509Key } from '../../__fixtures__/builders/tuf-repo.js';
+import {
+  digestOf,
+  FakeNotaryServer,
+  tufKey,
+  TufRepo,
+  x509Key,
+} from '../../__fixtures__/builders/tuf-repo.js';
 
 const NOW = new Date('2026-11-30T00:00:00Z');
 const DAY = 86_400_000;
@@ -14,67 +20,128 @@ const deadline = { signal: new AbortController().signal, expiresAt: Number.MAX_S
 const ctx = { deadline, now: NOW };
 
 function setup(mod?: (r: TufRepo) => void) {
-  const repo = new TufRepo({ gun: GUN, now: NOW, kinds: { targets: 'ed25519', snapshot: 'ed25519' } });
+  const repo = new TufRepo({
+    gun: GUN,
+    now: NOW,
+    kinds: { targets: 'ed25519', snapshot: 'ed25519' },
+  });
   mod?.(repo);
   const server = new FakeNotaryServer(repo.publish());
-  const source = notarySource({ keyIds: [repo.root.keys[0]!.keyId] }, 'dct', 'https://notary.example.com');
+  const source = notarySource(
+    { keyIds: [repo.root.keys[0]!.keyId] },
+    'dct',
+    'https://notary.example.com',
+  );
   return { repo, server, source, evidence: new NotaryEvidence({ metadata: server }) };
 }
 
-const plain = (reqs: readonly string[]): string[] => reqs.map((r) => r.replace(/\.[0-9a-f]{64}\.json$/, '.<sha256>.json'));
+const plain = (reqs: readonly string[]): string[] =>
+  reqs.map((r) => r.replace(/\.[0-9a-f]{64}\.json$/, '.<sha256>.json'));
 
 describe('NotaryEvidence', () => {
   describe('when loading a repository for the first time', () => {
     it('fetches in the notary client’s order with consistent names and the request fields', async () => {
       const seen: NotaryRoleRequest[] = [];
       const { server, source, repo } = setup((r) => {
-        r.delegate('targets/releases', [tufKey('ed25519', 3)], { 'v1.0': { digest: digestOf('rel') } });
+        r.delegate('targets/releases', [tufKey('ed25519', 3)], {
+          'v1.0': { digest: digestOf('rel') },
+        });
         r.delegate('targets/qa', [tufKey('ed25519', 4)], {});
       });
-      const spy = { fetchRole: (req: NotaryRoleRequest) => { seen.push(req); return server.fetchRole(req); } };
+      const spy = {
+        fetchRole: (req: NotaryRoleRequest) => {
+          seen.push(req);
+          return server.fetchRole(req);
+        },
+      };
       const withCa = { ...source, caBundle: 'PEM' };
       const verified = await new NotaryEvidence({ metadata: spy }).load(withCa, GUN, ctx);
-      expect(verified.roles.get('targets/releases')!.targets.get('v1.0')!.digest).toBe(digestOf('rel'));
-      expect(plain(server.requests)).toEqual(['root.json', 'timestamp.json', 'snapshot.<sha256>.json', 'targets.<sha256>.json', 'targets/releases.<sha256>.json', 'targets/qa.<sha256>.json']);
-      expect(seen[0]).toMatchObject({ server: 'https://notary.example.com', gun: GUN, role: 'root', maxBytes: 512 * 1024, caBundle: 'PEM', deadline });
+      expect(verified.roles.get('targets/releases')!.targets.get('v1.0')!.digest).toBe(
+        digestOf('rel'),
+      );
+      expect(plain(server.requests)).toEqual([
+        'root.json',
+        'timestamp.json',
+        'snapshot.<sha256>.json',
+        'targets.<sha256>.json',
+        'targets/releases.<sha256>.json',
+        'targets/qa.<sha256>.json',
+      ]);
+      expect(seen[0]).toMatchObject({
+        server: 'https://notary.example.com',
+        gun: GUN,
+        role: 'root',
+        maxBytes: 512 * 1024,
+        caBundle: 'PEM',
+        deadline,
+      });
       const snapshotMeta = seen[2]!;
       expect(snapshotMeta.maxBytes).toBe(repo.publish().get('snapshot.json')!.length);
     });
 
     it('falls back to <role>.json when the consistent name is missing', async () => {
       const { server, source, evidence } = setup();
-      for (const k of [...server.files.keys()]) if (/^snapshot\.[0-9a-f]{64}\.json$/.test(k)) server.files.delete(k);
+      for (const k of [...server.files.keys()])
+        if (/^snapshot\.[0-9a-f]{64}\.json$/.test(k)) server.files.delete(k);
       await evidence.load(source, GUN, ctx);
-      expect(plain(server.requests).slice(2, 4)).toEqual(['snapshot.<sha256>.json', 'snapshot.json']);
+      expect(plain(server.requests).slice(2, 4)).toEqual([
+        'snapshot.<sha256>.json',
+        'snapshot.json',
+      ]);
     });
 
     it('walks root versions down to the pinned one', async () => {
       const { repo, source } = setup();
-      repo.rotateRoot([x509Key('ecdsa', 21, { cn: GUN, notBefore: NOW, notAfter: new Date(NOW.getTime() + 100 * DAY) })]);
-      repo.rotateRoot([x509Key('ecdsa', 22, { cn: GUN, notBefore: NOW, notAfter: new Date(NOW.getTime() + 100 * DAY) })]);
+      repo.rotateRoot([
+        x509Key('ecdsa', 21, {
+          cn: GUN,
+          notBefore: NOW,
+          notAfter: new Date(NOW.getTime() + 100 * DAY),
+        }),
+      ]);
+      repo.rotateRoot([
+        x509Key('ecdsa', 22, {
+          cn: GUN,
+          notBefore: NOW,
+          notAfter: new Date(NOW.getTime() + 100 * DAY),
+        }),
+      ]);
       const server = new FakeNotaryServer(repo.publish());
       const verified = await new NotaryEvidence({ metadata: server }).load(source, GUN, ctx);
       expect(verified.rootVersion).toBe(3);
       expect(server.requests.slice(0, 3)).toEqual(['root.json', '2.root.json', '1.root.json']);
     });
 
-    it.each(['root.json', 'timestamp.json'])('reports NO_TRUST_DATA when %s is missing', async (file) => {
-      const { server, source, evidence } = setup();
-      server.files.delete(file);
-      const p = evidence.load(source, GUN, ctx);
-      await expect(p).rejects.toThrowWithCode(VerificationError, 'NO_TRUST_DATA');
-      await expect(evidence.load(source, GUN, ctx)).rejects.toThrow(`no trust data for ${GUN} on https://notary.example.com`);
-    });
+    it.each(['root.json', 'timestamp.json'])(
+      'reports NO_TRUST_DATA when %s is missing',
+      async (file) => {
+        const { server, source, evidence } = setup();
+        server.files.delete(file);
+        const p = evidence.load(source, GUN, ctx);
+        await expect(p).rejects.toThrowWithCode(VerificationError, 'NO_TRUST_DATA');
+        await expect(evidence.load(source, GUN, ctx)).rejects.toThrow(
+          `no trust data for ${GUN} on https://notary.example.com`,
+        );
+      },
+    );
 
     it.each(['snapshot', 'targets'])('reports NO_TRUST_DATA when %s is missing', async (role) => {
       const { server, source, evidence } = setup();
-      for (const k of [...server.files.keys()]) if (k.startsWith(`${role}.`)) server.files.delete(k);
+      for (const k of [...server.files.keys()])
+        if (k.startsWith(`${role}.`)) server.files.delete(k);
       await expect(evidence.load(source, GUN, ctx)).rejects.toThrow(`${role} of ${GUN} is missing`);
     });
 
     it('refuses a snapshot that does not list targets', async () => {
-      const { source, evidence } = setup((r) => { r.mutate['snapshot'] = (s) => { delete (s['meta'] as Record<string, unknown>)['targets']; }; });
-      await expect(evidence.load(source, GUN, ctx)).rejects.toThrowWithCode(VerificationError, 'METADATA_INVALID');
+      const { source, evidence } = setup((r) => {
+        r.mutate['snapshot'] = (s) => {
+          delete (s['meta'] as Record<string, unknown>)['targets'];
+        };
+      });
+      await expect(evidence.load(source, GUN, ctx)).rejects.toThrowWithCode(
+        VerificationError,
+        'METADATA_INVALID',
+      );
     });
 
     it('passes port errors through unchanged', async () => {
@@ -89,19 +156,46 @@ describe('NotaryEvidence', () => {
       const files = repo.publish();
       const big = Buffer.concat([files.get('targets.json')!, Buffer.from(' ')]);
       files.set('targets.json', big);
-      for (const k of [...files.keys()]) if (/^targets\.[0-9a-f]{64}\.json$/.test(k)) files.delete(k);
-      await expect(new NotaryEvidence({ metadata: new FakeNotaryServer(files) }).load(source, GUN, ctx)).rejects.toThrow(/targets: served more than the \d+ bytes the snapshot allows/);
-      const capped = new NotaryEvidence({ metadata: { fetchRole: async (req) => { if (req.role === 'root') throw new InconclusiveError('LIMIT_EXCEEDED', 'too big'); return null; } } });
-      await expect(capped.load(source, GUN, ctx)).rejects.toThrowWithCode(InconclusiveError, 'LIMIT_EXCEEDED');
+      for (const k of [...files.keys()])
+        if (/^targets\.[0-9a-f]{64}\.json$/.test(k)) files.delete(k);
+      await expect(
+        new NotaryEvidence({ metadata: new FakeNotaryServer(files) }).load(source, GUN, ctx),
+      ).rejects.toThrow(/targets: served more than the \d+ bytes the snapshot allows/);
+      const capped = new NotaryEvidence({
+        metadata: {
+          fetchRole: async (req) => {
+            if (req.role === 'root') throw new InconclusiveError('LIMIT_EXCEEDED', 'too big');
+            return null;
+          },
+        },
+      });
+      await expect(capped.load(source, GUN, ctx)).rejects.toThrowWithCode(
+        InconclusiveError,
+        'LIMIT_EXCEEDED',
+      );
     });
   });
 
   describe('when the port fails on a meta-addressed file', () => {
     it('passes through other errors, and caps not bound by a signed length', async () => {
-      const { server, source } = setup((r) => { r.mutate['timestamp'] = (t) => { delete ((t['meta'] as Record<string, Record<string, unknown>>)['snapshot']!)['length']; }; });
-      const failing = (err: Error) => new NotaryEvidence({ metadata: { fetchRole: (req) => (req.role === 'snapshot' ? Promise.reject(err) : server.fetchRole(req)) } });
-      await expect(failing(new InconclusiveError('LIMIT_EXCEEDED', 'cap')).load(source, GUN, ctx)).rejects.toThrowWithCode(InconclusiveError, 'LIMIT_EXCEEDED');
-      await expect(failing(new InconclusiveError('TIMEOUT', 'slow')).load(source, GUN, ctx)).rejects.toThrowWithCode(InconclusiveError, 'TIMEOUT');
+      const { server, source } = setup((r) => {
+        r.mutate['timestamp'] = (t) => {
+          delete (t['meta'] as Record<string, Record<string, unknown>>)['snapshot']!['length'];
+        };
+      });
+      const failing = (err: Error) =>
+        new NotaryEvidence({
+          metadata: {
+            fetchRole: (req) =>
+              req.role === 'snapshot' ? Promise.reject(err) : server.fetchRole(req),
+          },
+        });
+      await expect(
+        failing(new InconclusiveError('LIMIT_EXCEEDED', 'cap')).load(source, GUN, ctx),
+      ).rejects.toThrowWithCode(InconclusiveError, 'LIMIT_EXCEEDED');
+      await expect(
+        failing(new InconclusiveError('TIMEOUT', 'slow')).load(source, GUN, ctx),
+      ).rejects.toThrowWithCode(InconclusiveError, 'TIMEOUT');
     });
   });
 
@@ -123,14 +217,18 @@ describe('NotaryEvidence', () => {
       const { server, source } = setup();
       let fail = false;
       const err = new InconclusiveError('TRUST_SOURCE_UNAVAILABLE', 'down');
-      const evidence = new NotaryEvidence({ metadata: { fetchRole: (req) => (fail ? Promise.reject(err) : server.fetchRole(req)) } });
+      const evidence = new NotaryEvidence({
+        metadata: { fetchRole: (req) => (fail ? Promise.reject(err) : server.fetchRole(req)) },
+      });
       await evidence.load(source, GUN, ctx);
       fail = true;
       await expect(evidence.load(source, GUN, ctx)).rejects.toBe(err);
     });
 
     it('refetches only the timestamp while it names the same snapshot', async () => {
-      const { repo, server, source, evidence } = setup((r) => r.delegate('targets/releases', [tufKey('ed25519', 3)], {}));
+      const { repo, server, source, evidence } = setup((r) =>
+        r.delegate('targets/releases', [tufKey('ed25519', 3)], {}),
+      );
       await evidence.load(source, GUN, ctx);
       server.requests.length = 0;
       repo.timestamp.version = 2;
@@ -150,7 +248,11 @@ describe('NotaryEvidence', () => {
       repo.snapshot.version = 3;
       server.files = repo.publish();
       const again = await evidence.load(source, GUN, ctx);
-      expect(plain(server.requests)).toEqual(['timestamp.json', 'snapshot.<sha256>.json', 'targets.<sha256>.json']);
+      expect(plain(server.requests)).toEqual([
+        'timestamp.json',
+        'snapshot.<sha256>.json',
+        'targets.<sha256>.json',
+      ]);
       expect(again.roles.get('targets')!.targets.has('v2.0')).toBe(true);
     });
 
@@ -163,7 +265,11 @@ describe('NotaryEvidence', () => {
       server.requests.length = 0;
       const again = await evidence.load(source, GUN, ctx);
       expect(again.rootVersion).toBe(2);
-      expect(plain(server.requests).slice(0, 3)).toEqual(['timestamp.json', 'root.json', 'timestamp.json']);
+      expect(plain(server.requests).slice(0, 3)).toEqual([
+        'timestamp.json',
+        'root.json',
+        'timestamp.json',
+      ]);
     });
 
     it('detects a rollback against what this process has seen, even after a failed load', async () => {
@@ -175,12 +281,20 @@ describe('NotaryEvidence', () => {
       repo.targets.signers = [];
       repo.targets.version = 9;
       server.files = repo.publish();
-      await expect(evidence.load(source, GUN, ctx)).rejects.toThrowWithCode(VerificationError, 'SIGNATURE_INVALID');
+      await expect(evidence.load(source, GUN, ctx)).rejects.toThrowWithCode(
+        VerificationError,
+        'SIGNATURE_INVALID',
+      );
       repo.timestamp.version = 5;
       repo.targets.signers = undefined;
       server.files = repo.publish();
-      await expect(evidence.load(source, GUN, ctx)).rejects.toThrowWithCode(VerificationError, 'ROLLBACK_DETECTED');
-      await expect(new NotaryEvidence({ metadata: server }).load(source, GUN, ctx)).resolves.toMatchObject({ timestampVersion: 5 });
+      await expect(evidence.load(source, GUN, ctx)).rejects.toThrowWithCode(
+        VerificationError,
+        'ROLLBACK_DETECTED',
+      );
+      await expect(
+        new NotaryEvidence({ metadata: server }).load(source, GUN, ctx),
+      ).resolves.toMatchObject({ timestampVersion: 5 });
     });
 
     it('forgets the oldest repository beyond its capacity', async () => {
@@ -198,8 +312,14 @@ describe('NotaryEvidence', () => {
     it('shares one in-flight refresh and fetches each file once', async () => {
       const { server, source, evidence } = setup();
       let open!: () => void;
-      server.gate = new Promise((resolve) => { open = resolve; });
-      const loads = [evidence.load(source, GUN, ctx), evidence.load(source, GUN, ctx), evidence.load(source, GUN, ctx)];
+      server.gate = new Promise((resolve) => {
+        open = resolve;
+      });
+      const loads = [
+        evidence.load(source, GUN, ctx),
+        evidence.load(source, GUN, ctx),
+        evidence.load(source, GUN, ctx),
+      ];
       open();
       const [a, b, c] = await Promise.all(loads);
       expect(a).toBe(b);

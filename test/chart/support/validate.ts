@@ -25,24 +25,21 @@ interface Validatable {
 type ModelCtor = new (data: never) => Validatable;
 
 const MODELS: Record<string, ModelCtor> = {
-  'v1/ConfigMap': ConfigMap as unknown as ModelCtor,
-  'v1/Namespace': Namespace as unknown as ModelCtor,
-  'v1/Secret': Secret as unknown as ModelCtor,
-  'v1/Service': Service as unknown as ModelCtor,
-  'v1/ServiceAccount': ServiceAccount as unknown as ModelCtor,
-  'apps/v1/Deployment': Deployment as unknown as ModelCtor,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget as unknown as ModelCtor,
-  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole as unknown as ModelCtor,
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding as unknown as ModelCtor,
-  'rbac.authorization.k8s.io/v1/Role': Role as unknown as ModelCtor,
-  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding as unknown as ModelCtor,
-  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration':
-    ValidatingWebhookConfiguration as unknown as ModelCtor,
-  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration':
-    MutatingWebhookConfiguration as unknown as ModelCtor,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy as unknown as ModelCtor,
-  'apiextensions.k8s.io/v1/CustomResourceDefinition':
-    CustomResourceDefinition as unknown as ModelCtor,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Namespace': Namespace,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'v1/ServiceAccount': ServiceAccount,
+  'apps/v1/Deployment': Deployment,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
 };
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

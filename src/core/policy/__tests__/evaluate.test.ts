@@ -11,7 +11,7 @@ import {
   type EvaluateInput,
   type MatchedPolicy,
 } from '../evaluate.js';
-import type { CompiledPolicy, PolicyMode, TrustPolicyResource } from '../types.js';
+import type { CompiledPolicy, PolicyMode } from '../types.js';
 import { CA_CERT, KEY_ID } from './pki.js';
 
 const NOW = new Date('2026-12-02T12:00:00Z');
@@ -37,7 +37,7 @@ function policy(
       ],
       ...(opts.until ? { migration: { notaryV1Until: opts.until } } : {}),
     },
-  } as TrustPolicyResource);
+  });
 }
 
 const ok = (source: string, digest = D1, validUntil = LATER): SourceOutcome => ({

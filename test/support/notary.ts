@@ -5,9 +5,11 @@
 import { spawn } from 'node:child_process';
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, probe, startDaemon } from './daemon.js';
+
+export { freePort } from './daemon.js';
 
 /** A running notary-server; `stop()` kills it by PID and waits for it to exit. */
 export interface NotaryServerHandle {
@@ -29,34 +31,6 @@ export interface StartNotaryServerOptions {
 
 /** Passphrase used for every key the harness creates (notary reads them from the environment). */
 export const TEST_PASSPHRASE = 'trustgate-test-passphrase';
-
-/** A free TCP port on 127.0.0.1, chosen by the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/_notary_server/health`, { signal: AbortSignal.timeout(500) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Start notary-server with a temp config: memory storage, local (in-process ed25519) trust
@@ -82,68 +56,30 @@ export async function startNotaryServer(
           logging: { level: 'warn' },
         }),
       );
-      const child = spawn(opts.binary ?? 'notary-server', ['-config', config], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-      let exited = false;
-      const exit = new Promise<void>((resolve) => {
-        child.once('exit', () => {
-          exited = true;
-          resolve();
-        });
-        child.once('error', (err) => {
-          output += `\nspawn error: ${err.message}`;
-          exited = true;
-          resolve();
-        });
-      });
       const url = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000);
-      let ready = false;
-      while (!exited && Date.now() < deadline) {
-        if (await healthy(url)) {
-          ready = true;
-          break;
-        }
-        await sleep(25);
-      }
-      if (ready && child.pid !== undefined) {
-        const pid = child.pid;
-        let stopped = false;
+      const started = await startDaemon({
+        command: opts.binary ?? 'notary-server',
+        args: ['-config', config],
+        ready: () => probe(`${url}/_notary_server/health`),
+        ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
+      });
+      if (started.daemon) {
+        const { daemon } = started;
         return {
           url,
           port,
-          pid,
-          log: () => output,
+          pid: daemon.pid,
+          log: () => daemon.log(),
           async stop(): Promise<void> {
-            if (stopped) return;
-            stopped = true;
-            if (!exited) {
-              process.kill(pid, 'SIGTERM');
-              // The store is in memory: nothing to flush, so do not wait long for a graceful exit.
-              let timer: NodeJS.Timeout | undefined;
-              const killed = await Promise.race([
-                exit.then(() => true),
-                new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 3000))),
-              ]);
-              clearTimeout(timer);
-              if (!killed) {
-                process.kill(pid, 'SIGKILL');
-                await exit;
-              }
-            }
+            // The store is in memory: nothing to flush, so do not wait long for a graceful exit.
+            await daemon.stop();
             await rm(dir, { recursive: true, force: true });
           },
         };
       }
-      if (!exited && child.pid !== undefined) {
-        process.kill(child.pid, 'SIGKILL');
-        await exit;
-      }
-      lastError = new Error(`notary-server on port ${port} did not become healthy:\n${output}`);
+      lastError = new Error(
+        `notary-server on port ${port} did not become healthy:\n${started.log}`,
+      );
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

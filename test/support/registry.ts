@@ -3,7 +3,6 @@
 // token auth (with our own ES256 token issuer), plain-HTTP pushes of tiny images, indexes and
 // Notation signature stubs, and a tiny fake registry for misbehaviour the real one never shows.
 
-import { spawn } from 'node:child_process';
 import {
   createHash,
   createPrivateKey,
@@ -17,7 +16,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, run } from './notary.js';
+import { freePort, probe, startDaemon } from './daemon.js';
+import { run } from './notary.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -87,10 +87,6 @@ export interface RegistryHandle {
   readonly admin?: BasicCredentials;
   log(): string;
   stop(): Promise<void>;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function b64url(data: Buffer | string): string {
@@ -247,14 +243,9 @@ export async function startTokenIssuer(
   };
 }
 
+/** `/v2/` answers 200 (anonymous) or 401 (auth modes) once the registry serves. */
 async function ready(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(500) });
-    await res.arrayBuffer();
-    return res.status === 200 || res.status === 401;
-  } catch {
-    return false;
-  }
+  return (await probe(`${url}/v2/`, 200)) || probe(`${url}/v2/`, 401);
 }
 
 /**
@@ -300,71 +291,36 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
           ...(auth ? { auth } : {}),
         }),
       );
-      const child = spawn(opts.binary ?? 'docker-registry', ['serve', config], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-      let exited = false;
-      const exit = new Promise<void>((resolve) => {
-        child.once('exit', () => ((exited = true), resolve()));
-        child.once('error', (err) => {
-          output += `\nspawn error: ${err.message}`;
-          exited = true;
-          resolve();
-        });
-      });
       const url = `http://127.0.0.1:${port}`;
-      const until = Date.now() + (opts.readyTimeoutMs ?? 10_000);
-      let ok = false;
-      while (!exited && Date.now() < until) {
-        if (await ready(url)) {
-          ok = true;
-          break;
-        }
-        await sleep(25);
-      }
-      if (ok && child.pid !== undefined) {
-        const pid = child.pid;
+      const started = await startDaemon({
+        command: opts.binary ?? 'docker-registry',
+        args: ['serve', config],
+        ready: () => ready(url),
+        ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
+      });
+      if (started.daemon) {
+        const { daemon } = started;
         const first = Object.entries(users)[0];
-        let stopped = false;
         const iss = issuer;
         return {
           url,
           host: `127.0.0.1:${port}`,
           port,
-          pid,
+          pid: daemon.pid,
           mode,
           users,
           ...(iss ? { issuer: iss } : {}),
           ...(first ? { admin: { username: first[0], password: first[1] } } : {}),
-          log: () => output,
+          log: () => daemon.log(),
           async stop(): Promise<void> {
-            if (stopped) return;
-            stopped = true;
-            if (!exited) {
-              process.kill(pid, 'SIGTERM');
-              let timer: NodeJS.Timeout | undefined;
-              const grace = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 3000)));
-              const done = await Promise.race([exit.then(() => true), grace]);
-              clearTimeout(timer);
-              if (!done) {
-                process.kill(pid, 'SIGKILL');
-                await exit;
-              }
-            }
+            await daemon.stop();
             await iss?.stop();
             await rm(dir, { recursive: true, force: true });
           },
         };
       }
-      if (!exited && child.pid !== undefined) {
-        process.kill(child.pid, 'SIGKILL');
-        await exit;
-      }
       if (attempt === 2)
-        throw new Error(`docker-registry on port ${port} did not become ready:\n${output}`);
+        throw new Error(`docker-registry on port ${port} did not become ready:\n${started.log}`);
     }
     throw new Error('docker-registry did not start');
   } catch (err) {

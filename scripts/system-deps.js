@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Installs the Debian packages the integration tests and the demo use (real notary-server,
-// docker-registry, openssl, SoftHSM), or names them when we are not root.
+// docker-registry, openssl, htpasswd, shellcheck, unzip), or names them when we are not root.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 /** binary → Debian package */
@@ -10,8 +10,6 @@ export const SYSTEM_DEPS = {
   'docker-registry': 'docker-registry',
   openssl: 'openssl',
   htpasswd: 'apache2-utils',
-  'softhsm2-util': 'softhsm2',
-  'pkcs11-tool': 'opensc',
   shellcheck: 'shellcheck',
   unzip: 'unzip',
 };

@@ -10,13 +10,8 @@ import type { Config } from '../config/config.js';
 import { ConfigError } from '../core/errors.js';
 import { compilePolicy } from '../core/policy/compile.js';
 import { validatePolicyResource } from '../core/policy/validate.js';
-import { createApiKeyRefReader } from '../k8s/key-material.js';
-import { createKubeClients, currentNamespace, loadKubeConfig, type K8sLogger } from '../k8s/client.js';
-import { NamespaceInformer } from '../k8s/namespaces.js';
-import { PolicyInformer } from '../k8s/policy-informer.js';
+import type { K8sLogger } from '../k8s/client.js';
 import { PolicyStore } from '../k8s/policy-store.js';
-import { createPullSecretResolver } from '../k8s/pull-secrets.js';
-import { createStatusWriter } from '../k8s/status.js';
 import type { Io } from '../main.js';
 import { createJsonLogger, serializeError, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
@@ -63,6 +58,15 @@ async function clusterPolicies(
   kubeconfigPath: string | undefined,
   logger: Logger,
 ): Promise<PolicyRuntime> {
+  // Loaded here, not at the top: @kubernetes/client-node alone takes over a second to import,
+  // which file mode (`--policies`) never needs and which SPEC §7's "ready < 1 s" cannot afford.
+  // One at a time: Jest's ESM loader fails on concurrent dynamic imports sharing a dependency.
+  const { createKubeClients, currentNamespace, loadKubeConfig } = await import('../k8s/client.js');
+  const { createApiKeyRefReader } = await import('../k8s/key-material.js');
+  const { NamespaceInformer } = await import('../k8s/namespaces.js');
+  const { PolicyInformer } = await import('../k8s/policy-informer.js');
+  const { createPullSecretResolver } = await import('../k8s/pull-secrets.js');
+  const { createStatusWriter } = await import('../k8s/status.js');
   const kc = loadKubeConfig(kubeconfigPath !== undefined ? { kubeconfigPath } : {});
   const clients = createKubeClients(kc);
   const k8sLogger = toK8sLogger(logger);

@@ -44,7 +44,8 @@ function toK8sLogger(logger: Logger): K8sLogger {
 /** `--policies DIR`: compile every policy once; any invalid file stops the start (exit 2). */
 async function filePolicies(dir: string, logger: Logger): Promise<PolicyRuntime> {
   const { policies, errors } = await loadPolicies(dir);
-  if (errors.length > 0) throw new ConfigError('INVALID_POLICY', `invalid policies in ${dir}`, { fieldErrors: errors });
+  if (errors.length > 0)
+    throw new ConfigError('INVALID_POLICY', `invalid policies in ${dir}`, { fieldErrors: errors });
   const store = new PolicyStore();
   for (const p of policies) store.upsert(p.id, p);
   store.markReady();
@@ -79,7 +80,11 @@ async function clusterPolicies(
     validate: validatePolicyResource,
     compile: (resource, { material }) => compilePolicy(resource, { material, defaultNamespace }),
     keyRefReader: createApiKeyRefReader(clients.core),
-    statusWriter: createStatusWriter({ custom: clients.custom, clock: systemClock, logger: k8sLogger }),
+    statusWriter: createStatusWriter({
+      custom: clients.custom,
+      clock: systemClock,
+      logger: k8sLogger,
+    }),
     defaultNamespace,
     logger: k8sLogger,
   });
@@ -106,7 +111,13 @@ async function clusterPolicies(
         serviceAccountName: req.serviceAccountName,
         imagePullSecrets: req.pullSecretNames,
       }),
-      ...configured.map((c) => resolvePullSecrets({ namespace: c.namespace, imagePullSecrets: [c.name], serviceAccountName: '\u0000none' })),
+      ...configured.map((c) =>
+        resolvePullSecrets({
+          namespace: c.namespace,
+          imagePullSecrets: [c.name],
+          serviceAccountName: null,
+        }),
+      ),
     ]);
     const docs = [...(own ?? []), ...shared.flat()];
     const providers = docs.flatMap((doc) => {
@@ -135,13 +146,20 @@ function tlsMaterial(
   logger: Logger,
 ): { pair: CertificatePair; watch?: (apply: (p: CertificatePair) => void) => () => void } {
   if (args.devCert) {
-    if (args.certFile || args.keyFile) throw new ConfigError('USAGE', '--dev-cert and --tls-cert/--tls-key are exclusive');
+    if (args.certFile || args.keyFile)
+      throw new ConfigError('USAGE', '--dev-cert and --tls-cert/--tls-key are exclusive');
     const pair = generateDevCertificate({ hosts: ['localhost', '127.0.0.1', '::1'], days: 30 });
-    logger.warn('serving with a generated self-signed development certificate (--dev-cert); never use it in a cluster', {});
+    logger.warn(
+      'serving with a generated self-signed development certificate (--dev-cert); never use it in a cluster',
+      {},
+    );
     return { pair };
   }
   if (!args.certFile || !args.keyFile) {
-    throw new ConfigError('USAGE', 'serve needs --tls-cert FILE and --tls-key FILE (or --dev-cert for local use)');
+    throw new ConfigError(
+      'USAGE',
+      'serve needs --tls-cert FILE and --tls-key FILE (or --dev-cert for local use)',
+    );
   }
   const source = createCertSource({ certFile: args.certFile, keyFile: args.keyFile, logger });
   return {
@@ -154,12 +172,17 @@ function tlsMaterial(
 }
 
 function watchPolicyMetrics(store: PolicyStore, metrics: Metrics): void {
-  const update = (): void => metrics.setPolicies({ ready: store.counts().valid, invalid: store.counts().invalid });
+  const update = (): void =>
+    metrics.setPolicies({ ready: store.counts().valid, invalid: store.counts().invalid });
   update();
   store.onChange(update);
 }
 
-export async function runServe(argv: readonly string[], io: Io, signal?: AbortSignal): Promise<number> {
+export async function runServe(
+  argv: readonly string[],
+  io: Io,
+  signal?: AbortSignal,
+): Promise<number> {
   const args = parseArgs(argv, {
     config: { value: true },
     policies: { value: true },
@@ -171,7 +194,8 @@ export async function runServe(argv: readonly string[], io: Io, signal?: AbortSi
     'dev-cert': {},
     kubeconfig: { value: true },
   });
-  if (args.positionals.length > 0) throw new ConfigError('USAGE', `serve takes no arguments, got ${args.positionals.join(' ')}`);
+  if (args.positionals.length > 0)
+    throw new ConfigError('USAGE', `serve takes no arguments, got ${args.positionals.join(' ')}`);
   const port = parsePort(flag(args, 'port'), 'port', 8443);
   const metricsPort = parsePort(flag(args, 'metrics-port'), 'metrics-port', 9090);
   const host = flag(args, 'host') ?? '0.0.0.0';
@@ -179,12 +203,19 @@ export async function runServe(argv: readonly string[], io: Io, signal?: AbortSi
   const logger = createJsonLogger({ stream: io.stdout, base: { component: 'trustgate' } });
   const metrics = createMetrics({ defaultMetrics: true });
   const tls = tlsMaterial(
-    { devCert: args.flags.has('dev-cert'), certFile: flag(args, 'tls-cert'), keyFile: flag(args, 'tls-key') },
+    {
+      devCert: args.flags.has('dev-cert'),
+      certFile: flag(args, 'tls-cert'),
+      keyFile: flag(args, 'tls-key'),
+    },
     logger,
   );
 
   const policyDir = flag(args, 'policies');
-  const runtime = policyDir !== undefined ? await filePolicies(policyDir, logger) : await clusterPolicies(config, flag(args, 'kubeconfig'), logger);
+  const runtime =
+    policyDir !== undefined
+      ? await filePolicies(policyDir, logger)
+      : await clusterPolicies(config, flag(args, 'kubeconfig'), logger);
   watchPolicyMetrics(runtime.store, metrics);
 
   const bundle = buildVerifier({
@@ -217,7 +248,13 @@ export async function runServe(argv: readonly string[], io: Io, signal?: AbortSi
     },
     logger,
   });
-  const server = createAdmissionServer({ handler, policyHandler, tls: tls.pair, ready: () => runtime.ready(), logger });
+  const server = createAdmissionServer({
+    handler,
+    policyHandler,
+    tls: tls.pair,
+    ready: () => runtime.ready(),
+    logger,
+  });
   const stopWatching = tls.watch?.((pair) => server.setCertificate(pair));
   const metricsServer = createMetricsServer({ metrics, logger });
   const addr = await server.listen(port, host);

@@ -9,8 +9,11 @@ import { errorText, silentLogger, statusCodeOf, type K8sLogger } from './client.
 
 export interface PullSecretRequest {
   readonly namespace: string;
-  /** The Pod's `spec.serviceAccountName`; absent or empty = `default` (what the apiserver assigns). */
-  readonly serviceAccountName?: string;
+  /**
+   * The Pod's `spec.serviceAccountName`; absent or empty = `default` (what the apiserver assigns);
+   * `null` = consult no ServiceAccount (secrets configured for trustgate itself).
+   */
+  readonly serviceAccountName?: string | null;
   /** Names from the Pod's `spec.imagePullSecrets`. */
   readonly imagePullSecrets: readonly string[];
 }
@@ -97,10 +100,10 @@ export function createPullSecretResolver(opts: PullSecretResolverOptions): PullS
   }
 
   return async (req) => {
-    const saName = req.serviceAccountName ? req.serviceAccountName : 'default';
+    const saName = req.serviceAccountName === null ? null : req.serviceAccountName || 'default';
     let saSecrets: string[] = [];
     try {
-      saSecrets = await serviceAccountSecrets(req.namespace, saName);
+      if (saName !== null) saSecrets = await serviceAccountSecrets(req.namespace, saName);
     } catch (err) {
       logger.warn(
         { namespace: req.namespace, serviceAccount: saName, err: errorText(err) },

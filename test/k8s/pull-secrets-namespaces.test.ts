@@ -102,6 +102,23 @@ describe('createPullSecretResolver', () => {
       const configs = await resolve({ namespace: 'app', imagePullSecrets: [] });
       expect(configs.map((c) => JSON.parse(c))).toEqual([{ auths: SA_AUTHS }]);
     });
+
+    it('consults no ServiceAccount when serviceAccountName is null (trustgate-wide secrets)', async () => {
+      const resolve = createPullSecretResolver({
+        coreApi: core(),
+        cacheTtlMs: 30_000,
+        clock: clockAt('2026-12-02T10:00:00Z'),
+      });
+      const before = fake.requests.length;
+      const configs = await resolve({
+        namespace: 'app',
+        imagePullSecrets: ['pod-pull'],
+        serviceAccountName: null,
+      });
+      expect(configs.map((c) => JSON.parse(c))).toEqual([JSON.parse(POD_CONFIG)]);
+      const paths = fake.requests.slice(before).map((r) => r.path);
+      expect(paths.some((p) => p.includes('/serviceaccounts/'))).toBe(false);
+    });
   });
 
   describe('when a secret or the ServiceAccount is missing', () => {

@@ -10,7 +10,13 @@ import { verifyTufSignature } from '../src/core/crypto/signature.js';
 import { Targets } from '../src/core/notary/metadata.js';
 import { resolveTag } from '../src/core/notary/resolve.js';
 import type { TrustAnchor } from '../src/core/notary/trusted-set.js';
-import { digestOf, driveTrustedSet, tufKey, TufRepo, type TargetSpec } from '../src/__fixtures__/builders/tuf-repo.js';
+import {
+  digestOf,
+  driveTrustedSet,
+  tufKey,
+  TufRepo,
+  type TargetSpec,
+} from '../src/__fixtures__/builders/tuf-repo.js';
 
 /** Median and range of one measured stage, in milliseconds per operation. */
 export interface StageStats {
@@ -83,17 +89,34 @@ function prng(seed: number): () => number {
 /** Tag names as real registries carry them: semver, variants, CI builds, dated nightlies. */
 function tagNames(n: number): string[] {
   const rnd = prng(n);
-  const variants = ['', '-alpine3.19', '-alpine3.20', '-bookworm', '-slim', '-distroless', '-debug'];
+  const variants = [
+    '',
+    '-alpine3.19',
+    '-alpine3.20',
+    '-bookworm',
+    '-slim',
+    '-distroless',
+    '-debug',
+  ];
   const tags = new Set<string>(['latest', 'stable']);
   for (let i = 0; tags.size < n && i < n * 4; i++) {
     const major = Math.floor(rnd() * 4);
     const minor = Math.floor(rnd() * 30);
     const patch = Math.floor(rnd() * 60);
     const kind = rnd();
-    if (kind < 0.55) tags.add(`v${major}.${minor}.${patch}${variants[Math.floor(rnd() * variants.length)]!}`);
+    if (kind < 0.55)
+      tags.add(`v${major}.${minor}.${patch}${variants[Math.floor(rnd() * variants.length)]!}`);
     else if (kind < 0.75) tags.add(`${major}.${minor}.${patch}-rc.${Math.floor(rnd() * 9) + 1}`);
-    else if (kind < 0.9) tags.add(`sha-${Math.floor(rnd() * 0xfffffff).toString(16).padStart(7, '0')}`);
-    else tags.add(`nightly-2026${String(Math.floor(rnd() * 12) + 1).padStart(2, '0')}${String(Math.floor(rnd() * 28) + 1).padStart(2, '0')}-${i}`);
+    else if (kind < 0.9)
+      tags.add(
+        `sha-${Math.floor(rnd() * 0xfffffff)
+          .toString(16)
+          .padStart(7, '0')}`,
+      );
+    else
+      tags.add(
+        `nightly-2026${String(Math.floor(rnd() * 12) + 1).padStart(2, '0')}${String(Math.floor(rnd() * 28) + 1).padStart(2, '0')}-${i}`,
+      );
   }
   return [...tags];
 }
@@ -113,7 +136,12 @@ function buildFixture(n: number): Fixture {
   const rnd = prng(n * 7 + 1);
   const releases: Record<string, TargetSpec> = {};
   const tags = tagNames(n);
-  for (const tag of tags) releases[tag] = { digest: digestOf(`${GUN}:${tag}`), length: 500 + Math.floor(rnd() * 9000), sha512: true };
+  for (const tag of tags)
+    releases[tag] = {
+      digest: digestOf(`${GUN}:${tag}`),
+      length: 500 + Math.floor(rnd() * 9000),
+      sha512: true,
+    };
   // Top-level targets keeps a handful of tags, as `docker trust sign` leaves it after delegating.
   repo.targetFiles = { latest: { digest: digestOf(`${GUN}:latest`), length: 1234, sha512: true } };
   const key = tufKey('ecdsa', 3);
@@ -158,7 +186,15 @@ function measure(fn: () => unknown, iterations: number, warmup: number): StageSt
   }
   const w = summary(wall);
   const u = summary(cpu);
-  return { medianMs: w.median, minMs: w.min, maxMs: w.max, cpuMedianMs: u.median, cpuMinMs: u.min, cpuMaxMs: u.max, iterations };
+  return {
+    medianMs: w.median,
+    minMs: w.min,
+    maxMs: w.max,
+    cpuMedianMs: u.median,
+    cpuMinMs: u.min,
+    cpuMaxMs: u.max,
+    iterations,
+  };
 }
 
 function summary(samples: Float64Array): { median: number; min: number; max: number } {
@@ -189,14 +225,23 @@ function measureCase(n: number, baseIterations: number): CoreNotaryCase {
   const warmup = Math.max(5, iterations >> 2);
   const env = JSON.parse(UTF8.decode(f.releases)) as { signed: Record<string, unknown> };
   const canonical = canonicalize(env.signed);
-  const sig = Buffer.from((JSON.parse(f.releases.toString()) as { signatures: { sig: string }[] }).signatures[0]!.sig, 'base64');
-  if (!verifyTufSignature(f.releasesKey, 'ecdsa', sig, canonical)) throw new Error('the releases signature does not verify');
-  if (!canonicalMember(f.releases, 'signed')?.equals(canonical)) throw new Error('the served signed bytes are not found canonical');
+  const sig = Buffer.from(
+    (JSON.parse(f.releases.toString()) as { signatures: { sig: string }[] }).signatures[0]!.sig,
+    'base64',
+  );
+  if (!verifyTufSignature(f.releasesKey, 'ecdsa', sig, canonical))
+    throw new Error('the releases signature does not verify');
+  if (!canonicalMember(f.releases, 'signed')?.equals(canonical))
+    throw new Error('the served signed bytes are not found canonical');
   const stages = {
     jsonParse: measure(() => JSON.parse(UTF8.decode(f.releases)), iterations, warmup),
     canonicalize: measure(() => canonicalize(env.signed), iterations, warmup),
     canonicalInPlace: measure(() => canonicalMember(f.releases, 'signed'), iterations, warmup),
-    ecdsaVerify: measure(() => verifyTufSignature(f.releasesKey, 'ecdsa', sig, canonical), iterations, warmup),
+    ecdsaVerify: measure(
+      () => verifyTufSignature(f.releasesKey, 'ecdsa', sig, canonical),
+      iterations,
+      warmup,
+    ),
     fromJSON: measure(() => Targets.fromJSON(env.signed, 'targets/releases'), iterations, warmup),
     pipeline: measure(() => runPipeline(f), iterations, warmup),
   };
@@ -229,16 +274,24 @@ function fmt(s: StageStats): string {
 }
 
 function report(r: CoreNotaryResult): string {
-  const lines = [`core-notary (node ${r.node}) — ms per operation, median (min–max), wall and process CPU`];
+  const lines = [
+    `core-notary (node ${r.node}) — ms per operation, median (min–max), wall and process CPU`,
+  ];
   for (const c of r.cases) {
-    lines.push(``, `${c.targets} targets (targets/releases.json ${c.releasesBytes} bytes, ${c.stages.pipeline.iterations} iterations)`);
+    lines.push(
+      ``,
+      `${c.targets} targets (targets/releases.json ${c.releasesBytes} bytes, ${c.stages.pipeline.iterations} iterations)`,
+    );
     lines.push(`  JSON.parse            ${fmt(c.stages.jsonParse)}`);
     lines.push(`  canonicalize(signed)  ${fmt(c.stages.canonicalize)}`);
     lines.push(`  canonical in place    ${fmt(c.stages.canonicalInPlace)}`);
     lines.push(`  ECDSA verify          ${fmt(c.stages.ecdsaVerify)}`);
     lines.push(`  Targets.fromJSON      ${fmt(c.stages.fromJSON)}`);
-    lines.push(`  pipeline + resolve    ${fmt(c.stages.pipeline)}   first run ${c.firstRunMs.toFixed(3)}`);
-    if (c.targetMs !== undefined) lines.push(`  SPEC §7 < ${c.targetMs} ms: ${c.met ? 'MET' : 'NOT MET'}`);
+    lines.push(
+      `  pipeline + resolve    ${fmt(c.stages.pipeline)}   first run ${c.firstRunMs.toFixed(3)}`,
+    );
+    if (c.targetMs !== undefined)
+      lines.push(`  SPEC §7 < ${c.targetMs} ms: ${c.met ? 'MET' : 'NOT MET'}`);
   }
   return lines.join('\n');
 }

@@ -9,7 +9,7 @@ import type { Metrics } from './observability/metrics.js';
 import { DispatcherPool } from './registry/http.js';
 import { NotaryClient } from './registry/notary-client.js';
 import { OciClient } from './registry/oci-client.js';
-import { DefaultImageVerifier } from './verify/image-verifier.js';
+import { DefaultImageVerifier, type MemoisedVerdict } from './verify/image-verifier.js';
 import { NotaryEvidence } from './verify/notary-evidence.js';
 import { NotationEvidence } from './verify/notation-evidence.js';
 import type { Clock, NamespaceSource, OciDescriptor, PolicySource } from './verify/ports.js';
@@ -18,6 +18,8 @@ export interface VerifierBundle {
   readonly verifier: DefaultImageVerifier;
   readonly outcomeCache: TtlCache<string, SourceOutcome>;
   readonly tagCache: TtlCache<string, OciDescriptor | null>;
+  /** Whole warm image verdicts; each entry expires no later than the cache entries it used. */
+  readonly verdictMemo: TtlCache<string, MemoisedVerdict>;
   readonly notary: NotaryEvidence;
   /** Close upstream connection pools. */
   close(): Promise<void>;
@@ -59,6 +61,11 @@ export function buildVerifier(opts: BuildVerifierOptions): VerifierBundle {
     clock,
     ...(metrics ? { onLookup: metrics.cacheRecorder('tag') } : {}),
   });
+  const verdictMemo = new TtlCache<string, MemoisedVerdict>({
+    maxEntries: config.cache.maxEntries,
+    clock,
+    ...(metrics ? { onLookup: metrics.cacheRecorder('image') } : {}),
+  });
   const verifier = new DefaultImageVerifier({
     policies: opts.policies,
     ...(opts.namespaces ? { namespaces: opts.namespaces } : {}),
@@ -67,6 +74,7 @@ export function buildVerifier(opts: BuildVerifierOptions): VerifierBundle {
     clock,
     outcomeCache,
     tagCache,
+    verdictMemo,
     settings: {
       noMatchAction: config.noMatchAction,
       failureAction: config.failureAction,
@@ -84,5 +92,12 @@ export function buildVerifier(opts: BuildVerifierOptions): VerifierBundle {
         }
       : {}),
   });
-  return { verifier, outcomeCache, tagCache, notary, close: () => dispatchers.close() };
+  return {
+    verifier,
+    outcomeCache,
+    tagCache,
+    verdictMemo,
+    notary,
+    close: () => dispatchers.close(),
+  };
 }

@@ -2,7 +2,7 @@
 // Composition root and CLI dispatch: the only place that reads argv and the environment.
 // Each command module receives what it needs as parameters.
 
-import { ConfigError, InconclusiveError, TrustgateError } from './core/errors.js';
+import { ConfigError, InconclusiveError, TrustgateError, type FieldError } from './core/errors.js';
 import { EXIT } from './cli/output.js';
 
 export const USAGE = `trustgate — admit only signed, policy-conforming container images
@@ -30,62 +30,81 @@ export interface Io {
   readonly isTTY: boolean;
 }
 
-/** Run the CLI; resolves to the process exit code. Never throws. */
-export async function main(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  io: Partial<Io> = {},
-): Promise<number> {
-  const fullIo: Io = {
+type Command = (argv: readonly string[], io: Io) => Promise<number>;
+
+/** Command modules load on first use: `verify` does not pay for the webhook's imports. */
+const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
+  ['serve', async (argv, io) => (await import('./cli/serve.js')).runServe(argv, io)],
+  ['verify', async (argv, io) => (await import('./cli/verify.js')).runVerify(argv, io)],
+  ['inspect', async (argv, io) => (await import('./cli/inspect.js')).runInspect(argv, io)],
+  ['review', async (argv, io) => (await import('./cli/review.js')).runReview(argv, io)],
+  ['policy', async (argv, io) => (await import('./cli/policy.js')).runPolicy(argv, io)],
+  [
+    'sign',
+    () =>
+      Promise.reject(
+        new ConfigError(
+          'USAGE',
+          'trustgate sign is not available in this version: sign with the notation CLI (Notation) or the notary/docker CLI (DCT)',
+        ),
+      ),
+  ],
+  ['help', showHelp],
+  ['--help', showHelp],
+  ['-h', showHelp],
+]);
+
+function showHelp(_argv: readonly string[], io: Io): Promise<number> {
+  io.stdout.write(USAGE);
+  return Promise.resolve(EXIT.ok);
+}
+
+function withDefaults(io: Partial<Io>, env: Io['env']): Io {
+  return {
     stdout: io.stdout ?? process.stdout,
     stderr: io.stderr ?? process.stderr,
     stdin: io.stdin ?? process.stdin,
     env,
     isTTY: io.isTTY ?? Boolean(process.stderr.isTTY),
   };
+}
+
+/** Run the CLI; resolves to the process exit code. Never throws. */
+export async function main(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: Partial<Io> = {},
+): Promise<number> {
+  const fullIo = withDefaults(io, env);
   const [command, ...rest] = argv;
+  if (command === undefined) {
+    // No command is a usage error: the help goes where errors go, so a script's stdout stays clean.
+    fullIo.stderr.write(USAGE);
+    return EXIT.usage;
+  }
   try {
-    switch (command) {
-      case 'serve':
-        return await (await import('./cli/serve.js')).runServe(rest, fullIo);
-      case 'verify':
-        return await (await import('./cli/verify.js')).runVerify(rest, fullIo);
-      case 'inspect':
-        return await (await import('./cli/inspect.js')).runInspect(rest, fullIo);
-      case 'review':
-        return await (await import('./cli/review.js')).runReview(rest, fullIo);
-      case 'policy':
-        return await (await import('./cli/policy.js')).runPolicy(rest, fullIo);
-      case 'sign':
-        throw new ConfigError(
-          'USAGE',
-          'trustgate sign is not available in this version: sign with the notation CLI (Notation) or the notary/docker CLI (DCT)',
-        );
-      case undefined:
-        // No command is a usage error: the help goes where errors go, so a script's stdout stays clean.
-        fullIo.stderr.write(USAGE);
-        return EXIT.usage;
-      case 'help':
-      case '--help':
-      case '-h':
-        fullIo.stdout.write(USAGE);
-        return EXIT.ok;
-      default:
-        throw new ConfigError('USAGE', `unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+    const run = COMMANDS.get(command);
+    if (run === undefined) {
+      throw new ConfigError('USAGE', `unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     }
+    return await run(rest, fullIo);
   } catch (err) {
     return reportError(err, fullIo);
   }
 }
 
+/** `file:line: path: message` for one field error, leaving out the parts that are unknown. */
+function fieldErrorLine(e: FieldError): string {
+  const line = e.line !== undefined ? `:${e.line}` : '';
+  const where =
+    e.file !== undefined ? `${e.file}${line}: ` : e.line !== undefined ? `line ${e.line}: ` : '';
+  return `  ${where}${e.path !== '' ? `${e.path}: ` : ''}${e.message}\n`;
+}
+
 function reportError(err: unknown, io: Io): number {
   if (err instanceof ConfigError) {
     io.stderr.write(`trustgate: ${err.message}\n`);
-    for (const e of err.fieldErrors) {
-      // `file:line: path: message`, leaving out the parts that are unknown.
-      const where = e.file !== undefined ? `${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ` : e.line !== undefined ? `line ${e.line}: ` : '';
-      io.stderr.write(`  ${where}${e.path !== '' ? `${e.path}: ` : ''}${e.message}\n`);
-    }
+    for (const e of err.fieldErrors) io.stderr.write(fieldErrorLine(e));
     return EXIT.usage;
   }
   if (err instanceof TrustgateError) {
@@ -93,6 +112,8 @@ function reportError(err: unknown, io: Io): number {
     // Every inconclusive code (unreachable, deadline, size cap) means "could not decide": exit 3.
     return err instanceof InconclusiveError ? EXIT.inconclusive : EXIT.denied;
   }
-  io.stderr.write(`trustgate: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+  io.stderr.write(
+    `trustgate: internal error: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   return EXIT.usage;
 }

@@ -27,13 +27,17 @@ function sink(): { stream: Writable; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-async function run(argv: string[], stdin: Readable = Readable.from([])): Promise<Run> {
+async function run(
+  argv: string[],
+  stdin: Readable = Readable.from([]),
+  isTTY = false,
+): Promise<Run> {
   const out = sink();
   const err = sink();
   const code = await main(
     argv,
     { HOME: dir },
-    { stdout: out.stream, stderr: err.stream, stdin, isTTY: false },
+    { stdout: out.stream, stderr: err.stream, stdin, isTTY },
   );
   return { code, stdout: out.text(), stderr: err.text() };
 }
@@ -113,6 +117,15 @@ describe('main', () => {
     });
   });
 
+  describe('when serve is used wrongly', () => {
+    it('exits 2 before starting anything', async () => {
+      const r = await run(['serve', '--bogus']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^trustgate: unknown option --bogus/);
+      expect(r.stdout).toBe('');
+    });
+  });
+
   describe('when verify is used wrongly', () => {
     it.each<[string, string[], RegExp]>([
       ['no image', ['verify', '--policy', 'x'], /verify needs at least one IMAGE/],
@@ -137,6 +150,15 @@ describe('main', () => {
     });
   });
 
+  describe('when the policy path holds no policies', () => {
+    it('exits 2 naming the path', async () => {
+      const empty = await mkdtemp(join(dir, 'empty-'));
+      const r = await run(['verify', 'nginx', '--policy', empty]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`no policies found in ${empty}`);
+    });
+  });
+
   describe('when the policy file is invalid', () => {
     it('exits 2 and prints file:line: path: message', async () => {
       const r = await run(['verify', 'registry.example.com/a/b:1', '--policy', broken]);
@@ -156,6 +178,14 @@ describe('main', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`${cfg}: failureAction: must be "deny" or "allow"`);
       expect(r.stderr).toContain(`${cfg}: cache.maxTTL: unknown setting`);
+    });
+
+    it('exits 2 when the config file is not YAML', async () => {
+      const cfg = join(dir, 'not-yaml.yaml');
+      await writeFile(cfg, 'cache: [unclosed\n');
+      const r = await run(['verify', 'nginx', '--policy', POLICIES, '--config', cfg]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`config ${cfg} is not valid YAML`);
     });
 
     it('exits 2 when the config file does not exist', async () => {
@@ -215,6 +245,22 @@ describe('main', () => {
       expect(r.stdout).toContain('audit: SIGNATURES_NOT_REQUIRED');
     });
 
+    it('reports progress on stderr when it is a terminal, keeping stdout the same', async () => {
+      const argv = [
+        'verify',
+        'registry.example.com/tools/jq:1',
+        '--policy',
+        exempt,
+        '--no-registry',
+      ];
+      const quiet = await run(argv);
+      const tty = await run(argv, Readable.from([]), true);
+      expect(quiet.stderr).toBe('');
+      expect(tty.stderr).toBe('verifying 1 image(s)…\n');
+      expect(tty.stdout).toBe(quiet.stdout);
+      expect(tty.code).toBe(0);
+    });
+
     it('exits 1 for an invalid image reference', async () => {
       const r = await run([
         'verify',
@@ -272,6 +318,7 @@ describe('main', () => {
     it.each<[string[], RegExp]>([
       [['policy'], /policy needs a subcommand/],
       [['policy', 'lint', 'x'], /policy needs a subcommand/],
+      [['policy', 'constructor'], /policy needs a subcommand/],
       [['policy', 'validate'], /policy validate needs at least one FILE/],
       [['policy', 'convert'], /policy convert needs exactly one FILE/],
       [['policy', 'convert', 'a', 'b'], /policy convert needs exactly one FILE/],
@@ -291,6 +338,10 @@ describe('main', () => {
       [
         ['inspect', 'a', '--server', 'http://127.0.0.1:1', '--root-key', '/nonexistent.pem'],
         /not a 64-hex key ID and not a readable PEM file/,
+      ],
+      [
+        ['inspect', 'a', '--server', 'https://127.0.0.1:1', '--ca-bundle', '/nonexistent/ca.pem'],
+        /cannot read --ca-bundle \/nonexistent\/ca\.pem/,
       ],
     ])('exits 2 for %j', async (argv, message) => {
       const r = await run(argv);

@@ -383,7 +383,8 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
 
     const seconds = (performance.now() - started) / 1000;
     metrics.recordAdmission(decision.decision, decision.code, seconds);
-    logger.info('admission decision', {
+    // Every field is known and secret-free, so the audit line skips the redacting serializer.
+    (logger.audit ?? logger.info).call(logger, 'admission decision', {
       audit: true,
       endpoint,
       decidedAt: deps.clock.now().toISOString(),

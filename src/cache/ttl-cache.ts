@@ -64,6 +64,16 @@ export class TtlCache<K extends string, V> {
     if (this.entries.size > this.maxEntries) this.evict();
   }
 
+  /**
+   * Epoch ms at which the live entry for `key` expires, if it holds exactly `value` (by
+   * identity); otherwise `undefined`. Does not count as a lookup and does not touch recency.
+   */
+  expiryOf(key: K, value: V): number | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.value !== value) return undefined;
+    return entry.expiresAt > this.clock.now().getTime() ? entry.expiresAt : undefined;
+  }
+
   delete(key: K): boolean {
     return this.entries.delete(key);
   }

@@ -24,7 +24,10 @@ function usage(message: string): ConfigError {
  * Parse `argv` against `spec` (flag name without dashes → spec).
  * @throws ConfigError USAGE for unknown flags, missing values, repeated single flags
  */
-export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, FlagSpec>>): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  spec: Readonly<Record<string, FlagSpec>>,
+): ParsedArgs {
   const positionals: string[] = [];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
@@ -33,30 +36,49 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('--') || arg === '-') {
+    if (!arg.startsWith('--')) {
       positionals.push(arg);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq >= 0 ? eq : undefined);
-    const s = spec[name];
-    if (!s) {
-      throw usage(`unknown option --${name}; known: ${Object.keys(spec).map((k) => `--${k}`).join(', ') || 'none'}`);
-    }
-    let value = 'true';
-    if (s.value) {
-      if (eq >= 0) value = arg.slice(eq + 1);
-      else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i]!;
-      else throw usage(`option --${name} needs a value`);
-    } else if (eq >= 0) {
-      throw usage(`option --${name} takes no value`);
-    }
-    const list = flags.get(name) ?? [];
-    if (list.length > 0 && !s.multiple) throw usage(`option --${name} given more than once`);
-    list.push(value);
-    flags.set(name, list);
+    const option = readOption(argv, i, spec);
+    i = option.last;
+    const list = flags.get(option.name) ?? [];
+    if (list.length > 0 && !option.spec.multiple)
+      throw usage(`option --${option.name} given more than once`);
+    list.push(option.value);
+    flags.set(option.name, list);
   }
   return { positionals, flags };
+}
+
+/** The option at `argv[i]` (which starts with `--`) and its value; `last` is the index of the last argv entry it used. */
+function readOption(
+  argv: readonly string[],
+  i: number,
+  spec: Readonly<Record<string, FlagSpec>>,
+): { name: string; spec: FlagSpec; value: string; last: number } {
+  const arg = argv[i]!;
+  const eq = arg.indexOf('=');
+  const name = arg.slice(2, eq >= 0 ? eq : undefined);
+  // Own properties only: `--constructor` is not an option.
+  const s = Object.hasOwn(spec, name) ? spec[name] : undefined;
+  if (!s) {
+    throw usage(
+      `unknown option --${name}; known: ${
+        Object.keys(spec)
+          .map((k) => `--${k}`)
+          .join(', ') || 'none'
+      }`,
+    );
+  }
+  if (!s.value) {
+    if (eq >= 0) throw usage(`option --${name} takes no value`);
+    return { name, spec: s, value: 'true', last: i };
+  }
+  if (eq >= 0) return { name, spec: s, value: arg.slice(eq + 1), last: i };
+  const next = argv[i + 1];
+  if (next === undefined || next.startsWith('--')) throw usage(`option --${name} needs a value`);
+  return { name, spec: s, value: next, last: i + 1 };
 }
 
 /** The single value of a flag, if given. */
@@ -69,7 +91,8 @@ export function flags(args: ParsedArgs, name: string): readonly string[] {
   return args.flags.get(name) ?? [];
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 /** Range-check the fields of an RFC3339 match: `Date` silently rolls `2026-02-30` over to March 2nd. */
 function inRange(m: RegExpExecArray): boolean {
@@ -97,7 +120,9 @@ export function parseAt(value: string | undefined): Date | undefined {
   const m = RFC3339.exec(value);
   const d = new Date(value);
   if (m === null || !inRange(m) || Number.isNaN(d.getTime())) {
-    throw usage(`--at must be an RFC 3339 instant like 2026-12-01T00:00:00Z, got ${JSON.stringify(value)}`);
+    throw usage(
+      `--at must be an RFC 3339 instant like 2026-12-01T00:00:00Z, got ${JSON.stringify(value)}`,
+    );
   }
   return d;
 }
@@ -107,6 +132,7 @@ export function parsePort(value: string | undefined, name: string, def: number):
   if (value === undefined) return def;
   // Digits only: Number() would accept '', ' 80', '0x50' and '1e3'.
   const n = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`--${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw usage(`--${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
   return n;
 }

@@ -11,6 +11,7 @@ import type { CompiledPolicy } from '../core/policy/types.js';
 import { loadPolicies } from '../policy-files/load.js';
 import { loadDockerConfigFile } from '../registry/credentials.js';
 import type { CredentialProvider, PolicySource } from '../verify/ports.js';
+import { flag, type ParsedArgs } from './args.js';
 
 /** Read and validate `--config FILE` (YAML or JSON); defaults when absent. @throws ConfigError */
 export async function loadConfigFile(path: string | undefined): Promise<Config> {
@@ -25,7 +26,10 @@ export async function loadConfigFile(path: string | undefined): Promise<Config> 
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ConfigError('INVALID_CONFIG', `config ${path} is not valid YAML: ${(err as Error).message}`);
+    throw new ConfigError(
+      'INVALID_CONFIG',
+      `config ${path} is not valid YAML: ${(err as Error).message}`,
+    );
   }
   return parseConfig(doc, path);
 }
@@ -37,20 +41,36 @@ export function staticPolicies(policies: readonly CompiledPolicy[]): PolicySourc
 
 /** Load `--policy PATH` (file or directory); any error is a configuration error (exit 2). */
 export async function loadPolicyFlag(path: string | undefined): Promise<readonly CompiledPolicy[]> {
-  if (path === undefined) throw new ConfigError('USAGE', '--policy PATH is required (a policy file or a directory of them)');
+  if (path === undefined)
+    throw new ConfigError(
+      'USAGE',
+      '--policy PATH is required (a policy file or a directory of them)',
+    );
   const { policies, errors } = await loadPolicies(path);
   if (errors.length > 0) {
     throw new ConfigError('INVALID_POLICY', `invalid policy in ${path}`, { fieldErrors: errors });
   }
-  if (policies.length === 0) throw new ConfigError('INVALID_POLICY', `no policies found in ${path}`);
+  if (policies.length === 0)
+    throw new ConfigError('INVALID_POLICY', `no policies found in ${path}`);
   return policies;
 }
 
 /** Registry credentials for the CLI: `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`. */
-export function loadCliCredentials(env: Readonly<Record<string, string | undefined>>): Promise<CredentialProvider> {
+export function loadCliCredentials(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<CredentialProvider> {
   const dir = env['DOCKER_CONFIG'] ?? join(env['HOME'] ?? homedir(), '.docker');
   return loadDockerConfigFile(join(dir, 'config.json'));
 }
 
 /** The CLI's deadline for one command's upstream work. */
 export const CLI_TIMEOUT_MS = 30_000;
+
+/** `--output text|json`, text when absent. @throws ConfigError USAGE */
+export function outputFormat(args: ParsedArgs): 'text' | 'json' {
+  const output = flag(args, 'output') ?? 'text';
+  if (output !== 'text' && output !== 'json') {
+    throw new ConfigError('USAGE', `--output must be text or json, got ${JSON.stringify(output)}`);
+  }
+  return output;
+}

@@ -15,7 +15,7 @@ import { createDeadline } from '../verify/deadline.js';
 import { NotaryEvidence } from '../verify/notary-evidence.js';
 import { systemClock } from '../verify/ports.js';
 import { flag, flags, parseArgs, parseAt } from './args.js';
-import { CLI_TIMEOUT_MS } from './common.js';
+import { CLI_TIMEOUT_MS, outputFormat } from './common.js';
 import { EXIT } from './output.js';
 
 interface SignedTag {
@@ -28,10 +28,17 @@ interface SignedTag {
 /** Tags with the roles that signed them, Docker's precedence first (`targets/releases`, `targets`). */
 export function toSignedTags(repo: VerifiedRepository): SignedTag[] {
   const byTag = new Map<string, SignedTag>();
-  const roles = [...repo.roles.values()].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+  const roles = [...repo.roles.values()].sort(
+    (a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name),
+  );
   for (const role of roles) {
     for (const t of role.targets.values()) {
-      const entry = byTag.get(t.name) ?? { tag: t.name, digest: t.digest, length: t.length, roles: [] };
+      const entry = byTag.get(t.name) ?? {
+        tag: t.name,
+        digest: t.digest,
+        length: t.length,
+        roles: [],
+      };
       entry.roles.push(role.name);
       byTag.set(t.name, entry);
     }
@@ -69,7 +76,8 @@ export function toInspectText(repo: VerifiedRepository, pinned: boolean): string
   const tags = toSignedTags(repo);
   const w = Math.max(11, ...tags.map((t) => t.tag.length));
   lines.push(`${'SIGNED TAG'.padEnd(w)}  ${'DIGEST'.padEnd(71)}  SIGNERS`);
-  for (const t of tags) lines.push(`${t.tag.padEnd(w)}  ${t.digest.padEnd(71)}  ${t.roles.join(', ')}`);
+  for (const t of tags)
+    lines.push(`${t.tag.padEnd(w)}  ${t.digest.padEnd(71)}  ${t.roles.join(', ')}`);
   if (tags.length === 0) lines.push('(no signed tags)');
   lines.push('', 'ROLES');
   for (const r of repo.roles.values()) {
@@ -91,6 +99,7 @@ export function toInspectText(repo: VerifiedRepository, pinned: boolean): string
   return lines.join('\n');
 }
 
+/** `trustgate inspect`: exit 0 with the trust data printed. @throws ConfigError USAGE; VerificationError / InconclusiveError from the load */
 export async function runInspect(argv: readonly string[], io: Io): Promise<number> {
   const args = parseArgs(argv, {
     server: { value: true },
@@ -100,40 +109,98 @@ export async function runInspect(argv: readonly string[], io: Io): Promise<numbe
     output: { value: true },
   });
   const [image, ...extra] = args.positionals;
-  if (image === undefined || extra.length > 0) throw new ConfigError('USAGE', 'inspect needs exactly one IMAGE');
+  if (image === undefined || extra.length > 0)
+    throw new ConfigError('USAGE', 'inspect needs exactly one IMAGE');
   const server = flag(args, 'server');
-  if (server === undefined) throw new ConfigError('USAGE', 'inspect needs --server URL (the Notary v1 server, e.g. https://notary.example.com)');
-  const output = flag(args, 'output') ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new ConfigError('USAGE', `--output must be text or json, got ${JSON.stringify(output)}`);
+  if (server === undefined)
+    throw new ConfigError(
+      'USAGE',
+      'inspect needs --server URL (the Notary v1 server, e.g. https://notary.example.com)',
+    );
+  const output = outputFormat(args);
   const at = parseAt(flag(args, 'at')) ?? systemClock.now();
   const ref = parseImageReference(image);
-
-  const rootKeys = await Promise.all(
-    flags(args, 'root-key').map(async (k) => (/^[0-9a-f]{64}$/.test(k) ? k : readFile(k, 'utf8').catch(() => { throw new ConfigError('USAGE', `--root-key ${k}: not a 64-hex key ID and not a readable PEM file`); }))),
-  );
-  const caFile = flag(args, 'ca-bundle');
-  const caBundle = caFile ? await readFile(caFile, 'utf8').catch(() => { throw new ConfigError('USAGE', `cannot read --ca-bundle ${caFile}`); }) : undefined;
+  const rootKeys = await readRootKeys(flags(args, 'root-key'));
   const pinned = rootKeys.length > 0;
+  const source = inspectSource({
+    gun: ref.name,
+    server,
+    rootKeys,
+    caBundle: await readCaBundle(flag(args, 'ca-bundle')),
+  });
+  const dispatchers = new DispatcherPool();
+  try {
+    const evidence = new NotaryEvidence({ metadata: new NotaryClient({ dispatchers }) });
+    if (io.isTTY && output === 'text')
+      io.stderr.write(`fetching trust data for ${ref.name} from ${server}…\n`);
+    const repo = await evidence.load(source, ref.name, {
+      deadline: createDeadline(CLI_TIMEOUT_MS),
+      now: at,
+    });
+    io.stdout.write(
+      `${output === 'json' ? JSON.stringify(toInspectJson(repo, pinned), null, 2) : toInspectText(repo, pinned)}\n`,
+    );
+    return EXIT.ok;
+  } finally {
+    await dispatchers.close();
+  }
+}
+
+/** `--root-key` values: a 64-hex key ID as given, anything else read as a PEM file. @throws ConfigError USAGE */
+function readRootKeys(values: readonly string[]): Promise<string[]> {
+  return Promise.all(
+    values.map(async (k) => {
+      if (/^[0-9a-f]{64}$/.test(k)) return k;
+      try {
+        return await readFile(k, 'utf8');
+      } catch {
+        throw new ConfigError(
+          'USAGE',
+          `--root-key ${k}: not a 64-hex key ID and not a readable PEM file`,
+        );
+      }
+    }),
+  );
+}
+
+/** `--ca-bundle FILE`, read. @throws ConfigError USAGE */
+async function readCaBundle(file: string | undefined): Promise<string | undefined> {
+  if (!file) return undefined;
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    throw new ConfigError('USAGE', `cannot read --ca-bundle ${file}`);
+  }
+}
+
+/**
+ * The Notary v1 source of a one-source policy for `gun` (compiled like any other policy, so the
+ * root-key rules are the same): pinned to `rootKeys`, or trust on first use when there are none.
+ */
+function inspectSource(o: {
+  gun: string;
+  server: string;
+  rootKeys: readonly string[];
+  caBundle: string | undefined;
+}): CompiledNotaryV1Source {
+  const pinned = o.rootKeys.length > 0;
   const policy = compilePolicy({
     apiVersion: 'trustgate.dev/v1alpha1',
     kind: 'ClusterTrustPolicy',
     metadata: { name: 'inspect' },
     spec: {
-      images: [ref.name],
+      images: [o.gun],
       trustSources: [
-        { name: 'inspect', notaryV1: { server, ...(caBundle ? { caBundle } : {}), ...(pinned ? { rootKeys } : { trustOnFirstUse: true }) } },
+        {
+          name: 'inspect',
+          notaryV1: {
+            server: o.server,
+            ...(o.caBundle ? { caBundle: o.caBundle } : {}),
+            ...(pinned ? { rootKeys: [...o.rootKeys] } : { trustOnFirstUse: true }),
+          },
+        },
       ],
     },
   });
-  const source = policy.sources[0] as CompiledNotaryV1Source;
-  const dispatchers = new DispatcherPool();
-  try {
-    const evidence = new NotaryEvidence({ metadata: new NotaryClient({ dispatchers }) });
-    if (io.isTTY && output === 'text') io.stderr.write(`fetching trust data for ${ref.name} from ${server}…\n`);
-    const repo = await evidence.load(source, ref.name, { deadline: createDeadline(CLI_TIMEOUT_MS), now: at });
-    io.stdout.write(`${output === 'json' ? JSON.stringify(toInspectJson(repo, pinned), null, 2) : toInspectText(repo, pinned)}\n`);
-    return EXIT.ok;
-  } finally {
-    await dispatchers.close();
-  }
+  return policy.sources[0] as CompiledNotaryV1Source;
 }

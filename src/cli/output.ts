@@ -21,7 +21,11 @@ export function toJsonOutput(verdicts: readonly ImageVerdict[]): string {
         image: v.image,
         digest: v.digest ?? null,
         allowed: v.allowed,
-        reasons: v.reasons.map((r) => ({ code: r.code, message: r.message, policy: r.policy ?? null })),
+        reasons: v.reasons.map((r) => ({
+          code: r.code,
+          message: r.message,
+          policy: r.policy ?? null,
+        })),
         ...(v.warnings.length ? { warnings: v.warnings } : {}),
       })),
     },
@@ -30,15 +34,25 @@ export function toJsonOutput(verdicts: readonly ImageVerdict[]): string {
   );
 }
 
+/** One block per image: `ALLOWED|DENIED|INCONCLUSIVE image [digest] (policies)`, then its reasons, warnings and audits. */
 export function toTextOutput(verdicts: readonly ImageVerdict[]): string {
   const lines: string[] = [];
   for (const v of verdicts) {
-    const digest = v.digest ? ` ${v.digest}` : '';
-    const by = v.policies.length ? ` (${v.policies.join(', ')})` : '';
-    lines.push(`${v.allowed ? 'ALLOWED' : v.inconclusive ? 'INCONCLUSIVE' : 'DENIED'} ${v.image}${digest}${by}`);
-    for (const r of v.reasons) lines.push(`  ${r.code}${r.policy ? ` [${r.policy}]` : ''}: ${r.message}`);
+    lines.push(headline(v));
+    for (const r of v.reasons) lines.push(`  ${r.code}${policyTag(r.policy)}: ${r.message}`);
     for (const w of v.warnings) lines.push(`  warning: ${w}`);
-    for (const a of v.audits) lines.push(`  audit: ${a.code}${a.policy ? ` [${a.policy}]` : ''}: ${a.message}`);
+    for (const a of v.audits) lines.push(`  audit: ${a.code}${policyTag(a.policy)}: ${a.message}`);
   }
   return lines.join('\n');
+}
+
+function headline(v: ImageVerdict): string {
+  const status = v.allowed ? 'ALLOWED' : v.inconclusive ? 'INCONCLUSIVE' : 'DENIED';
+  const digest = v.digest ? ` ${v.digest}` : '';
+  const by = v.policies.length ? ` (${v.policies.join(', ')})` : '';
+  return `${status} ${v.image}${digest}${by}`;
+}
+
+function policyTag(policy: string | undefined): string {
+  return policy ? ` [${policy}]` : '';
 }

@@ -28,7 +28,8 @@ async function readInput(file: string, io: Io): Promise<Buffer> {
   for await (const chunk of io.stdin) {
     const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += b.length;
-    if (size > LIMITS.maxAdmissionBodyBytes) throw new ConfigError('USAGE', `stdin exceeds ${LIMITS.maxAdmissionBodyBytes} bytes`);
+    if (size > LIMITS.maxAdmissionBodyBytes)
+      throw new ConfigError('USAGE', `stdin exceeds ${LIMITS.maxAdmissionBodyBytes} bytes`);
     chunks.push(b);
   }
   return Buffer.concat(chunks);
@@ -43,7 +44,8 @@ export async function runReview(argv: readonly string[], io: Io): Promise<number
     'no-registry': {},
   });
   const [file, ...extra] = args.positionals;
-  if (file === undefined || extra.length > 0) throw new ConfigError('USAGE', 'review needs exactly one FILE (or - for stdin)');
+  if (file === undefined || extra.length > 0)
+    throw new ConfigError('USAGE', 'review needs exactly one FILE (or - for stdin)');
   const at = parseAt(flag(args, 'at'));
   const config = await loadConfigFile(flag(args, 'config'));
   const policies = await loadPolicyFlag(flag(args, 'policy'));
@@ -51,10 +53,16 @@ export async function runReview(argv: readonly string[], io: Io): Promise<number
   const credentials = registry ? await loadCliCredentials(io.env) : undefined;
   const body = await readInput(file, io);
 
-  const bundle = buildVerifier({ config, policies: staticPolicies(policies), clock: systemClock, registry });
+  const bundle = buildVerifier({
+    config,
+    policies: staticPolicies(policies),
+    clock: systemClock,
+    registry,
+  });
   // `--at` evaluates as of that instant: pass it through every verification of this review.
   const verifier: ImageVerifier = {
-    verifyImages: (images, ctx) => bundle.verifier.verifyImages(images, { ...ctx, ...(at ? { at } : {}) }),
+    verifyImages: (images, ctx) =>
+      bundle.verifier.verifyImages(images, { ...ctx, ...(at ? { at } : {}) }),
   };
   try {
     const mutate = args.flags.has('mutate');
@@ -68,7 +76,8 @@ export async function runReview(argv: readonly string[], io: Io): Promise<number
       marginMs: config.timeoutMarginMs,
       mutate,
     });
-    const reply = await (mutate ? handler.mutate : handler.validate)(body, new URLSearchParams());
+    const query = new URLSearchParams();
+    const reply = await (mutate ? handler.mutate(body, query) : handler.validate(body, query));
     io.stdout.write(`${reply.body}\n`);
     if (reply.status !== 200) return EXIT.usage;
     const parsed = JSON.parse(reply.body) as { response?: { allowed?: boolean } };

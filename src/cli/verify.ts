@@ -7,9 +7,17 @@ import type { Io } from '../main.js';
 import { createDeadline } from '../verify/deadline.js';
 import { systemClock } from '../verify/ports.js';
 import { flag, parseArgs, parseAt } from './args.js';
-import { CLI_TIMEOUT_MS, loadCliCredentials, loadConfigFile, loadPolicyFlag, staticPolicies } from './common.js';
+import {
+  CLI_TIMEOUT_MS,
+  loadCliCredentials,
+  loadConfigFile,
+  loadPolicyFlag,
+  outputFormat,
+  staticPolicies,
+} from './common.js';
 import { exitCodeFor, toJsonOutput, toTextOutput } from './output.js';
 
+/** `trustgate verify`: exit 0 all allowed, 1 denied, 3 inconclusive. @throws ConfigError USAGE | INVALID_CONFIG | INVALID_POLICY */
 export async function runVerify(argv: readonly string[], io: Io): Promise<number> {
   const args = parseArgs(argv, {
     policy: { value: true },
@@ -19,18 +27,24 @@ export async function runVerify(argv: readonly string[], io: Io): Promise<number
     namespace: { value: true },
     'no-registry': {},
   });
-  const output = flag(args, 'output') ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new ConfigError('USAGE', `--output must be text or json, got ${JSON.stringify(output)}`);
-  if (args.positionals.length === 0) throw new ConfigError('USAGE', 'verify needs at least one IMAGE');
+  const output = outputFormat(args);
+  if (args.positionals.length === 0)
+    throw new ConfigError('USAGE', 'verify needs at least one IMAGE');
   const at = parseAt(flag(args, 'at'));
   const config = await loadConfigFile(flag(args, 'config'));
   const policies = await loadPolicyFlag(flag(args, 'policy'));
   const registry = !args.flags.has('no-registry');
   const credentials = registry ? await loadCliCredentials(io.env) : undefined;
 
-  const bundle = buildVerifier({ config, policies: staticPolicies(policies), clock: systemClock, registry });
+  const bundle = buildVerifier({
+    config,
+    policies: staticPolicies(policies),
+    clock: systemClock,
+    registry,
+  });
   try {
-    if (io.isTTY && output === 'text') io.stderr.write(`verifying ${args.positionals.length} image(s)…\n`);
+    if (io.isTTY && output === 'text')
+      io.stderr.write(`verifying ${args.positionals.length} image(s)…\n`);
     const verdicts = await bundle.verifier.verifyImages(
       args.positionals.map((image, i) => ({ image, path: `args[${i}]` })),
       {

@@ -232,16 +232,14 @@ export class PolicyInformer {
   private async process(id: string, force: boolean): Promise<void> {
     const entry = this.latest.get(id);
     if (!entry || this.stopped) return;
-    const { obj } = entry;
-    const meta = obj.metadata ?? {};
-    const key = `${meta.uid ?? ''}/${meta.generation ?? `rv${meta.resourceVersion ?? ''}`}`;
+    const key = specKey(entry.obj);
     const prev = this.processed.get(id);
     // A status-only change (our own status write) keeps metadata.generation: nothing to do.
     if (!force && prev?.key === key && prev.statusOk) return;
 
-    const validated = this.opts.validate(obj);
+    const validated = this.opts.validate(entry.obj);
     if (!validated.ok)
-      return this.finish(id, entry, {
+      return this.finish(id, {
         key,
         materialHash: '',
         outcome: { ok: false, errors: validated.errors },
@@ -268,7 +266,7 @@ export class PolicyInformer {
       return;
     }
     if (materialErrors.length > 0) {
-      return this.finish(id, entry, {
+      return this.finish(id, {
         key,
         materialHash,
         outcome: { ok: false, errors: materialErrors },
@@ -285,26 +283,31 @@ export class PolicyInformer {
         err instanceof ConfigError && err.fieldErrors.length > 0
           ? err.fieldErrors
           : [{ path: 'spec', message: err instanceof Error ? err.message : String(err) }];
-      return this.finish(id, entry, { key, materialHash, outcome: { ok: false, errors } });
+      return this.finish(id, { key, materialHash, outcome: { ok: false, errors } });
     }
-    return this.finish(id, entry, { key, materialHash, outcome: { ok: true } }, compiled);
+    return this.finish(id, { key, materialHash, outcome: { ok: true } }, compiled);
   }
 
   private async finish(
     id: string,
-    entry: { kind: PolicyKind; obj: RawPolicy },
     rec: Omit<Processed, 'statusOk'>,
     compiled?: CompiledPolicy,
   ): Promise<void> {
     const { outcome } = rec;
-    if (this.stopped || this.latest.get(id) !== entry) return;
+    // Events keep arriving while key material loads. One for the same uid + generation (our own
+    // status write coming back, a label edit) changes nothing compile() saw: publish, or the next
+    // resync would compile the same thing again. A newer generation, a re-create (new uid) or a
+    // delete wins: drop this result; the task queued behind this one processes the newer object.
+    const current = this.latest.get(id);
+    if (this.stopped || current === undefined || specKey(current.obj) !== rec.key) return;
     if (compiled) {
       this.opts.store.upsert(id, compiled);
     } else if (!outcome.ok) {
       this.opts.store.markInvalid(id, outcome.errors.map((e) => e.path).join(', '));
       this.logger.warn({ policy: id, errors: outcome.errors.length }, 'policy invalid; not in use');
     }
-    await this.writeStatus(id, entry, { ...rec, statusOk: false });
+    // The newest object carries the newest status (planStatusPatch compares against it).
+    await this.writeStatus(id, current, { ...rec, statusOk: false });
   }
 
   private async writeStatus(
@@ -357,6 +360,15 @@ export class PolicyInformer {
     if (r?.timer) clearTimeout(r.timer);
     this.retries.delete(id);
   }
+}
+
+/**
+ * What a compile depends on besides key material: uid + metadata.generation (resourceVersion when
+ * the kind has no generation). Status and metadata-only edits keep it.
+ */
+function specKey(obj: RawPolicy): string {
+  const meta = obj.metadata ?? {};
+  return `${meta.uid ?? ''}/${meta.generation ?? `rv${meta.resourceVersion ?? ''}`}`;
 }
 
 function hashMaterial(material: KeyMaterial): string {

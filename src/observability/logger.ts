@@ -13,6 +13,13 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger;
+  /**
+   * Like `info`, for a record whose field names and values are known to hold no secrets and
+   * only JSON strings, numbers, booleans, arrays and plain objects (the per-request audit
+   * line). Same JSON as `info`, serialized without the redacting replacer. Optional: callers
+   * fall back to `info`.
+   */
+  audit?(msg: string, fields: LogFields): void;
 }
 
 /** Anything with a `write(string)` (process.stdout, a file stream, a test sink). */
@@ -93,13 +100,41 @@ export function redact(value: unknown, depth = 0, seen: WeakSet<object> = new We
   return out;
 }
 
+/** Keys every line starts with; a field of the same name would replace the value in place. */
+const HEADER_KEYS = ['time', 'level', 'msg'] as const;
+
 class JsonLogger implements Logger {
+  /**
+   * `,"k":v,…` for the base fields when they can be pasted verbatim after the header (no
+   * secret-named keys, no header keys, plain JSON values); `undefined` = always take `write`.
+   */
+  private readonly baseJson: string | undefined;
+
   constructor(
     private readonly stream: LogSink,
     private readonly threshold: number,
     private readonly clock: { now(): Date },
     private readonly base: LogFields,
-  ) {}
+  ) {
+    this.baseJson = plainBaseJson(base);
+  }
+
+  audit(msg: string, fields: LogFields): void {
+    if (LEVELS.info < this.threshold) return;
+    const baseJson = this.baseJson;
+    if (baseJson === undefined || collides(fields, this.base)) {
+      this.write('info', msg, fields);
+      return;
+    }
+    const time = this.clock.now().toISOString();
+    const body = JSON.stringify(fields);
+    // Same bytes as JSON.stringify({ time, level, msg, ...base, ...fields }, redactingReplacer)
+    // for such a record: keys in that order, no duplicates, nothing to redact.
+    this.stream.write(
+      `{"time":${JSON.stringify(time)},"level":"info","msg":${JSON.stringify(msg)}${baseJson}` +
+        (body === '{}' ? '}\n' : `,${body.slice(1)}\n`),
+    );
+  }
 
   debug(msg: string, fields?: LogFields): void {
     this.write('debug', msg, fields);
@@ -142,6 +177,43 @@ class JsonLogger implements Logger {
   }
 }
 
+/** The base fields as `,"k":v,…` if they need no redaction and are plain JSON; else undefined. */
+function plainBaseJson(base: LogFields): string | undefined {
+  const keys = Object.keys(base);
+  if (keys.length === 0) return '';
+  for (const k of keys) {
+    if (isSecretKey(k) || (HEADER_KEYS as readonly string[]).includes(k) || indexLike(k)) {
+      return undefined;
+    }
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(base);
+  } catch {
+    return undefined;
+  }
+  // Only when the replacer would not have changed anything (nested secrets, errors, bytes).
+  if (JSON.stringify(base, redactingReplacer) !== json) return undefined;
+  return json === '{}' ? '' : `,${json.slice(1, -1)}`;
+}
+
+/**
+ * Integer-like keys ("0", "12") are ordered before all others in a JSON object, so pasting
+ * one after the header would change the key order: such records take the generic path.
+ */
+function indexLike(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= 48 && c <= 57;
+}
+
+/** Whether a record repeats a header or base key or has an integer-like key (generic path then). */
+function collides(fields: LogFields, base: LogFields): boolean {
+  for (const k of HEADER_KEYS) if (Object.hasOwn(fields, k)) return true;
+  for (const k in base) if (Object.hasOwn(fields, k)) return true;
+  for (const k in fields) if (indexLike(k)) return true;
+  return false;
+}
+
 function redactingReplacer(key: string, value: unknown): unknown {
   if (value === null || value === undefined) return value;
   if (key !== '' && isSecretKey(key)) return REDACTED;
@@ -170,4 +242,5 @@ export const noopLogger: Logger = {
   warn: () => undefined,
   error: () => undefined,
   child: () => noopLogger,
+  audit: () => undefined,
 };

@@ -2,7 +2,12 @@
 // The application service: for each image, select policies, gather evidence from every
 // trust source (through ports, under the request deadline, cached), and let the pure core decide.
 
-import { InconclusiveError, VerificationError, toTrustgateError, type TrustgateError } from '../core/errors.js';
+import {
+  InconclusiveError,
+  VerificationError,
+  toTrustgateError,
+  type TrustgateError,
+} from '../core/errors.js';
 import { checkNotaryPolicy } from '../core/notary/rules.js';
 import type { VerifiedRepository } from '../core/notary/types.js';
 import { checkNotationPolicy } from '../core/notation/rules.js';
@@ -15,12 +20,17 @@ import type {
   CompiledPolicy,
   CompiledTrustSource,
 } from '../core/policy/types.js';
-import { parseImageReference, toCanonicalReference, type ImageReference } from '../core/reference.js';
+import {
+  parseImageReference,
+  toCanonicalReference,
+  type ImageReference,
+} from '../core/reference.js';
 import type { ImageVerdict, SourceOutcome } from '../core/result.js';
 import type {
   Clock,
   Deadline,
   ImageVerifier,
+  NamespaceInfo,
   NamespaceSource,
   OciDescriptor,
   OciSource,
@@ -52,6 +62,30 @@ export interface NotationSignatures {
 /** The cache the verifier needs: single-flight loads with a per-entry TTL. */
 export interface OutcomeCache<V> {
   getOrLoad(key: string, loader: () => Promise<{ value: V; ttlMs: number }>): Promise<V>;
+  /**
+   * Epoch ms at which the live entry for `key` expires, provided it still holds exactly `value`;
+   * otherwise `undefined`. Optional: without it the verdict memo is not used.
+   */
+  expiryOf?(key: string, value: V): number | undefined;
+}
+
+/** A memoised warm verdict and what it was computed against (see {@link VerdictMemo}). */
+export interface MemoisedVerdict {
+  readonly verdict: ImageVerdict;
+  /** The `policies.current()` snapshot (compared by reference). */
+  readonly policies: readonly CompiledPolicy[];
+  /** The namespace labels object from `namespaces.get()` (compared by reference). */
+  readonly namespace: NamespaceInfo | undefined;
+}
+
+/**
+ * Bounded store of whole image verdicts built only from cached evidence (e.g. a `TtlCache`):
+ * a warm request skips policy selection, cache look-ups and evaluation entirely.
+ */
+export interface VerdictMemo {
+  get(key: string): MemoisedVerdict | undefined;
+  /** Keep `value` for `ttlMs` ms; a non-positive TTL stores nothing. */
+  set(key: string, value: MemoisedVerdict, ttlMs: number): void;
 }
 
 export interface VerifierEvents {
@@ -71,6 +105,12 @@ export interface ImageVerifierOptions {
   readonly clock: Clock;
   readonly outcomeCache: OutcomeCache<SourceOutcome>;
   readonly tagCache: OutcomeCache<OciDescriptor | null>;
+  /**
+   * Per-image warm-verdict memo. Entries never outlive the outcome/tag cache entries (nor a
+   * Notary v1 cut-over instant) they were built from, and are ignored once the policy snapshot
+   * or the namespace's labels object changes. Absent = no memo.
+   */
+  readonly verdictMemo?: VerdictMemo;
   readonly settings: {
     readonly noMatchAction: 'deny' | 'allow';
     readonly failureAction: 'deny' | 'allow';
@@ -92,6 +132,14 @@ interface PolicyJob {
   readonly ctx: VerifyContext;
   /** `ctx.at`, or the clock when the image's verification started. */
   readonly now: Date;
+  /** Collects the cache entries the verdict is built from (only when it may be memoised). */
+  readonly used: UsedEntries | undefined;
+}
+
+/** The cache entries one image verdict was built from; `tainted` = something was not cached. */
+interface UsedEntries {
+  tainted: boolean;
+  readonly entries: { cache: OutcomeCache<unknown>; key: string; value: unknown }[];
 }
 
 function failed(source: string, err: TrustgateError, policy: CompiledPolicy): SourceOutcome {
@@ -104,28 +152,98 @@ function failed(source: string, err: TrustgateError, policy: CompiledPolicy): So
 }
 
 /** How long an outcome may be reused: until the evidence expires, bounded; failures briefly; never for inconclusive. */
-function ttlFor(outcome: SourceOutcome, now: Date, maxTtlMs: number, negativeTtlMs: number): number {
-  if (outcome.ok) return Math.max(0, Math.min(maxTtlMs, outcome.validUntil.getTime() - now.getTime()));
+function ttlFor(
+  outcome: SourceOutcome,
+  now: Date,
+  maxTtlMs: number,
+  negativeTtlMs: number,
+): number {
+  if (outcome.ok)
+    return Math.max(0, Math.min(maxTtlMs, outcome.validUntil.getTime() - now.getTime()));
   return outcome.definite ? negativeTtlMs : 0;
+}
+
+/** Record which cache entry a verdict depends on; a rejected load taints the verdict. */
+function track<V>(
+  used: UsedEntries,
+  cache: OutcomeCache<V>,
+  key: string,
+  loaded: Promise<V>,
+): Promise<V> {
+  return loaded.then(
+    (value) => {
+      used.entries.push({ cache, key, value });
+      return value;
+    },
+    (err: unknown) => {
+      used.tainted = true;
+      throw err;
+    },
+  );
 }
 
 export class DefaultImageVerifier implements ImageVerifier {
   constructor(private readonly opts: ImageVerifierOptions) {}
 
-  async verifyImages(images: readonly WorkloadImage[], ctx: VerifyContext): Promise<readonly ImageVerdict[]> {
+  async verifyImages(
+    images: readonly WorkloadImage[],
+    ctx: VerifyContext,
+  ): Promise<readonly ImageVerdict[]> {
     // Images are independent: verify them concurrently under the one deadline.
     return Promise.all(images.map((img) => this.verifyImage(img, ctx)));
   }
 
   private async verifyImage(img: WorkloadImage, ctx: VerifyContext): Promise<ImageVerdict> {
+    const memo = ctx.at === undefined ? this.opts.verdictMemo : undefined;
+    // Read before the memo check so a hit is validated against exactly what a miss would use.
+    const snapshot = this.opts.policies.current();
+    const nsInfo = ctx.namespace ? this.opts.namespaces?.get(ctx.namespace) : undefined;
+    if (memo === undefined) {
+      return (await this.computeVerdict(img, ctx, { snapshot, nsInfo }, undefined)).verdict;
+    }
+    const key = img.image + SEP + ctx.namespace;
+    const hit = memo.get(key);
+    if (hit !== undefined && hit.policies === snapshot && hit.namespace === nsInfo) {
+      // The same image may sit at another field path in this request.
+      return hit.verdict.path === img.path ? hit.verdict : { ...hit.verdict, path: img.path };
+    }
+    const used: UsedEntries = { tainted: false, entries: [] };
+    const { verdict, policies, now } = await this.computeVerdict(
+      img,
+      ctx,
+      { snapshot, nsInfo },
+      used,
+    );
+    const expiresAt = this.memoExpiry(verdict, policies, used, now);
+    if (expiresAt !== undefined) {
+      memo.set(
+        key,
+        { verdict, policies: snapshot, namespace: nsInfo },
+        expiresAt - this.opts.clock.now().getTime(),
+      );
+    }
+    return verdict;
+  }
+
+  /** Select policies, gather (cached) evidence and evaluate; `policies` are the matched ones. */
+  private async computeVerdict(
+    img: WorkloadImage,
+    ctx: VerifyContext,
+    scope: { snapshot: readonly CompiledPolicy[]; nsInfo: NamespaceInfo | undefined },
+    used: UsedEntries | undefined,
+  ): Promise<{ verdict: ImageVerdict; policies: readonly CompiledPolicy[]; now: Date }> {
     const now = ctx.at ?? this.opts.clock.now();
-    const base = { noMatchAction: this.opts.settings.noMatchAction, failureAction: this.opts.settings.failureAction, now };
+    const base = {
+      noMatchAction: this.opts.settings.noMatchAction,
+      failureAction: this.opts.settings.failureAction,
+      now,
+    };
     let ref: ImageReference;
     try {
       ref = parseImageReference(img.image);
     } catch (err) {
       const e = toTrustgateError(err);
-      return {
+      const verdict: ImageVerdict = {
         image: img.image,
         path: img.path,
         allowed: false,
@@ -135,32 +253,68 @@ export class DefaultImageVerifier implements ImageVerifier {
         inconclusive: false,
         policies: [],
       };
+      return { verdict, policies: [], now };
     }
-    const ns = ctx.namespace ? this.opts.namespaces?.get(ctx.namespace) ?? { name: ctx.namespace, labels: {} } : undefined;
-    const policies = selectPolicies(this.opts.policies.current(), ref, ns);
+    const ns = ctx.namespace ? (scope.nsInfo ?? { name: ctx.namespace, labels: {} }) : undefined;
+    const policies = selectPolicies(scope.snapshot, ref, ns);
     const matched = await Promise.all(
       policies.map(async (policy) => ({
         policy,
         outcomes: policy.requireSignatures
-          ? await Promise.all(policy.sources.map((s) => this.sourceOutcome(s, { policy, ref, ctx, now })))
+          ? await Promise.all(
+              policy.sources.map((s) => this.sourceOutcome(s, { policy, ref, ctx, now, used })),
+            )
           : [],
       })),
     );
-    return evaluateImage({ image: img.image, path: img.path, matched, ...base });
+    const verdict = evaluateImage({ image: img.image, path: img.path, matched, ...base });
+    return { verdict, policies, now };
+  }
+
+  /**
+   * Until when `verdict` may be reused: the earliest expiry of the cache entries it was built
+   * from, of a pending Notary v1 cut-over, and `maxTtlMs`. `undefined` = do not memoise
+   * (inconclusive, or some evidence was not cached or has since been replaced).
+   */
+  private memoExpiry(
+    verdict: ImageVerdict,
+    policies: readonly CompiledPolicy[],
+    used: UsedEntries,
+    now: Date,
+  ): number | undefined {
+    if (verdict.inconclusive || used.tainted) return undefined;
+    let expiresAt = now.getTime() + this.opts.settings.maxTtlMs;
+    for (const p of policies) {
+      // After the cut-over the same evidence evaluates differently (core/policy/evaluate.ts).
+      const until = p.notaryV1Until?.getTime();
+      if (until !== undefined && until > now.getTime()) expiresAt = Math.min(expiresAt, until);
+    }
+    for (const { cache, key, value } of used.entries) {
+      const entryExpiry = cache.expiryOf?.(key, value);
+      if (entryExpiry === undefined) return undefined;
+      expiresAt = Math.min(expiresAt, entryExpiry);
+    }
+    return expiresAt;
   }
 
   private async sourceOutcome(source: CompiledTrustSource, job: PolicyJob): Promise<SourceOutcome> {
-    const { policy, ref, ctx } = job;
+    const { policy, ref } = job;
     const outcome = await this.signedOutcome(source, job);
-    if (!outcome.ok || !this.opts.settings.verifyRegistryDigest || ref.digest !== undefined || ref.tag === undefined) {
+    if (
+      !outcome.ok ||
+      !this.opts.settings.verifyRegistryDigest ||
+      ref.digest !== undefined ||
+      ref.tag === undefined
+    ) {
       // A digest reference is pulled by digest: what was verified is what runs.
       return outcome;
     }
     // Outside the outcome cache on purpose: a tag can be re-pushed at any time, so the served
     // digest is only trusted for the (short) tag TTL, never for a signed outcome's longer TTL.
     try {
-      return await this.crossCheckTag(outcome, policy, ref, ctx);
+      return await this.crossCheckTag(outcome, job);
     } catch (err) {
+      if (job.used) job.used.tainted = true;
       return failed(source.name, toTrustgateError(err), policy);
     }
   }
@@ -181,16 +335,32 @@ export class DefaultImageVerifier implements ImageVerifier {
         ),
       );
     }
-    const key = [source.kind, source.name, source.materialHash, policy.id, policy.generation, toCanonicalReference(ref), ctx.at?.toISOString() ?? ''].join(SEP);
+    const key = [
+      source.kind,
+      source.name,
+      source.materialHash,
+      policy.id,
+      policy.generation,
+      toCanonicalReference(ref),
+      ctx.at?.toISOString() ?? '',
+    ].join(SEP);
     const { maxTtlMs, negativeTtlMs } = this.opts.settings;
-    return this.opts.outcomeCache.getOrLoad(key, async () => {
+    const cache = this.opts.outcomeCache;
+    const loaded = cache.getOrLoad(key, async () => {
       const value = await this.computeOutcome(source, job);
-      this.opts.events?.verification?.(source.kind, value.ok ? 'pass' : value.definite ? 'fail' : 'inconclusive');
+      this.opts.events?.verification?.(
+        source.kind,
+        value.ok ? 'pass' : value.definite ? 'fail' : 'inconclusive',
+      );
       return { value, ttlMs: ttlFor(value, now, maxTtlMs, negativeTtlMs) };
     });
+    return job.used ? track(job.used, cache, key, loaded) : loaded;
   }
 
-  private async computeOutcome(source: CompiledTrustSource, job: PolicyJob): Promise<SourceOutcome> {
+  private async computeOutcome(
+    source: CompiledTrustSource,
+    job: PolicyJob,
+  ): Promise<SourceOutcome> {
     const { policy } = job;
     try {
       return source.kind === 'notaryV1'
@@ -201,42 +371,60 @@ export class DefaultImageVerifier implements ImageVerifier {
     }
   }
 
-  private async notaryOutcome(source: CompiledNotaryV1Source, job: PolicyJob): Promise<SourceOutcome> {
+  private async notaryOutcome(
+    source: CompiledNotaryV1Source,
+    job: PolicyJob,
+  ): Promise<SourceOutcome> {
     const { policy, ref, ctx, now } = job;
     const started = performance.now();
     const repo = await this.opts.notary.load(source, ref.name, { deadline: ctx.deadline, now });
     this.opts.events?.upstream?.('notary', (performance.now() - started) / 1000);
-    return checkNotaryPolicy(repo, ref, policy, source.name, now);
+    return checkNotaryPolicy({ repo, ref, policy, source: source.name, now });
   }
 
-  private async notationOutcome(source: CompiledNotationSource, job: PolicyJob): Promise<SourceOutcome> {
+  private async notationOutcome(
+    source: CompiledNotationSource,
+    job: PolicyJob,
+  ): Promise<SourceOutcome> {
     const { policy, ref, ctx, now } = job;
     const { notation, oci } = this.opts;
     if (!notation || !oci) {
-      throw new InconclusiveError('TRUST_SOURCE_UNAVAILABLE', `Notation source ${source.name} needs registry access, which is disabled`);
+      throw new InconclusiveError(
+        'TRUST_SOURCE_UNAVAILABLE',
+        `Notation source ${source.name} needs registry access, which is disabled`,
+      );
     }
     const rctx = this.registryContext(ctx);
     const name = { registry: ref.registry, repository: ref.repository };
     // Notation signs a manifest digest: resolve the tag first when there is no digest.
-    const subject = ref.digest !== undefined
-      ? (await oci.fetchManifest(name, ref.digest, rctx)).descriptor
-      : await this.servedDescriptor(ref, ctx);
+    const subject =
+      ref.digest !== undefined
+        ? (await oci.fetchManifest(name, ref.digest, rctx)).descriptor
+        : await this.servedDescriptor(ref, ctx, job.used);
     if (subject === null) {
-      throw new VerificationError('NO_TRUST_DATA', `registry ${ref.registry} serves no manifest for ${ref.original}`);
+      throw new VerificationError(
+        'NO_TRUST_DATA',
+        `registry ${ref.registry} serves no manifest for ${ref.original}`,
+      );
     }
     const outcomes = await notation.load(source, name, subject, { ...rctx, now });
-    return checkNotationPolicy(outcomes, { digest: subject.digest }, policy, source.name, now);
+    return checkNotationPolicy({
+      outcomes,
+      ref: { digest: subject.digest },
+      policy,
+      source: source.name,
+      now,
+    });
   }
 
   /** SPEC §3.3: the digest the registry serves for the tag must be the signed one. */
   private async crossCheckTag(
     outcome: Extract<SourceOutcome, { ok: true }>,
-    policy: CompiledPolicy,
-    ref: ImageReference,
-    ctx: VerifyContext,
+    job: PolicyJob,
   ): Promise<SourceOutcome> {
+    const { policy, ref, ctx } = job;
     if (!this.opts.oci) return outcome;
-    const served = await this.servedDescriptor(ref, ctx);
+    const served = await this.servedDescriptor(ref, ctx, job.used);
     if (served === null) {
       return failed(
         outcome.source,
@@ -261,15 +449,25 @@ export class DefaultImageVerifier implements ImageVerifier {
   }
 
   /** Tag → served descriptor, cached briefly and shared by every policy and source. */
-  private servedDescriptor(ref: ImageReference, ctx: VerifyContext): Promise<OciDescriptor | null> {
+  private servedDescriptor(
+    ref: ImageReference,
+    ctx: VerifyContext,
+    used: UsedEntries | undefined,
+  ): Promise<OciDescriptor | null> {
     const oci = this.opts.oci!;
     const key = [ref.registry, ref.repository, ref.tag ?? ''].join(SEP);
-    return this.opts.tagCache.getOrLoad(key, async () => {
+    const cache = this.opts.tagCache;
+    const loaded = cache.getOrLoad(key, async () => {
       const started = performance.now();
-      const value = await oci.resolveTag({ registry: ref.registry, repository: ref.repository }, ref.tag ?? 'latest', this.registryContext(ctx));
+      const value = await oci.resolveTag(
+        { registry: ref.registry, repository: ref.repository },
+        ref.tag ?? 'latest',
+        this.registryContext(ctx),
+      );
       this.opts.events?.upstream?.('registry', (performance.now() - started) / 1000);
       return { value, ttlMs: this.opts.settings.tagTtlMs };
     });
+    return used ? track(used, cache, key, loaded) : loaded;
   }
 
   private registryContext(ctx: VerifyContext): RegistryRequestContext {

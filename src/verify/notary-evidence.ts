@@ -14,6 +14,14 @@ export interface NotaryLoadContext {
   readonly now: Date;
 }
 
+/** One repository being loaded: its state key, trust source, GUN and the caller's context. */
+interface RepoJob {
+  readonly key: string;
+  readonly source: CompiledNotaryV1Source;
+  readonly gun: string;
+  readonly ctx: NotaryLoadContext;
+}
+
 /** Repositories whose trusted state is remembered (oldest forgotten first). */
 const DEFAULT_MAX_REPOSITORIES = 10_000;
 
@@ -40,26 +48,30 @@ export class NotaryEvidence {
    *   METADATA_EXPIRED | METADATA_INVALID | ROLLBACK_DETECTED
    * @throws InconclusiveError TRUST_SOURCE_UNAVAILABLE | TIMEOUT | LIMIT_EXCEEDED (from the port, or caps)
    */
-  load(source: CompiledNotaryV1Source, gun: string, ctx: NotaryLoadContext): Promise<VerifiedRepository> {
+  load(
+    source: CompiledNotaryV1Source,
+    gun: string,
+    ctx: NotaryLoadContext,
+  ): Promise<VerifiedRepository> {
     const key = `${source.server}\u0000${gun}\u0000${source.materialHash}`;
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = this.refresh(key, source, gun, ctx).finally(() => this.inflight.delete(key));
+    const p = this.refresh({ key, source, gun, ctx }).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
 
-  private async refresh(key: string, source: CompiledNotaryV1Source, gun: string, ctx: NotaryLoadContext): Promise<VerifiedRepository> {
-    const previous = this.states.get(key);
-    if (previous === undefined) return this.update(key, source, gun, ctx, undefined);
+  private async refresh(job: RepoJob): Promise<VerifiedRepository> {
+    const previous = this.states.get(job.key);
+    if (previous === undefined) return this.update(job, undefined);
     try {
-      return await this.update(key, source, gun, ctx, previous, true);
+      return await this.update(job, previous, true);
     } catch (err) {
       if (!(err instanceof VerificationError)) throw err;
       // notary client/tufclient.go: on a verification error, fetch the newest root, follow
       // any rotation, and retry once (keys may have rotated since the cached root).
     }
-    return this.update(key, source, gun, ctx, this.states.get(key) ?? previous);
+    return this.update(job, this.states.get(job.key) ?? previous);
   }
 
   private remember(key: string, state: TrustedState): void {
@@ -71,15 +83,22 @@ export class NotaryEvidence {
   }
 
   private async update(
-    key: string,
-    source: CompiledNotaryV1Source,
-    gun: string,
-    ctx: NotaryLoadContext,
+    job: RepoJob,
     previous: TrustedState | undefined,
     fromTimestamp = false,
   ): Promise<VerifiedRepository> {
-    const set = new TrustedSet({ gun, anchor: source, now: ctx.now, ...(previous ? { previous } : {}) });
-    const fetch = (role: string, maxBytes: number, extra?: { sha256?: string; version?: number }): Promise<Uint8Array | null> => {
+    const { key, source, gun, ctx } = job;
+    const set = new TrustedSet({
+      gun,
+      anchor: source,
+      now: ctx.now,
+      ...(previous ? { previous } : {}),
+    });
+    const fetch = (
+      role: string,
+      maxBytes: number,
+      extra?: { sha256?: string; version?: number },
+    ): Promise<Uint8Array | null> => {
       const req: NotaryRoleRequest = {
         server: source.server,
         gun,
@@ -100,26 +119,47 @@ export class NotaryEvidence {
         let next = set.updateRoot(rootBytes);
         // The TrustedSet bounds the walk by LIMITS.maxRootRotations; this guards the loop itself.
         for (let steps = 0; next !== null && steps <= LIMITS.maxRootRotations + 1; steps++) {
-          next = set.updateRootVersion(next, await fetch('root', LIMITS.maxRootBytes, { version: next }));
+          next = set.updateRootVersion(
+            next,
+            await fetch('root', LIMITS.maxRootBytes, { version: next }),
+          );
         }
-        if (next !== null) throw new InconclusiveError('LIMIT_EXCEEDED', `root rotation walk for ${gun} did not end`);
+        if (next !== null)
+          throw new InconclusiveError(
+            'LIMIT_EXCEEDED',
+            `root rotation walk for ${gun} did not end`,
+          );
       }
       const timestamp = await fetch('timestamp', LIMITS.maxTimestampBytes);
       if (timestamp === null) throw noTrustData();
       set.updateTimestamp(timestamp);
       if (!set.snapshotReused) {
         const snapshot = await this.fetchMeta(fetch, set.expectedSnapshot(), 'the timestamp');
-        if (snapshot === null) throw new VerificationError('NO_TRUST_DATA', `snapshot of ${gun} is missing on ${source.server}`);
+        if (snapshot === null)
+          throw new VerificationError(
+            'NO_TRUST_DATA',
+            `snapshot of ${gun} is missing on ${source.server}`,
+          );
         set.updateSnapshot(snapshot);
         const expected = set.expectedRole('targets');
-        if (expected === null) throw new VerificationError('METADATA_INVALID', `the snapshot of ${gun} does not list targets`);
+        if (expected === null)
+          throw new VerificationError(
+            'METADATA_INVALID',
+            `the snapshot of ${gun} does not list targets`,
+          );
         const targets = await this.fetchMeta(fetch, expected, 'the snapshot');
-        if (targets === null) throw new VerificationError('NO_TRUST_DATA', `targets of ${gun} is missing on ${source.server}`);
+        if (targets === null)
+          throw new VerificationError(
+            'NO_TRUST_DATA',
+            `targets of ${gun} is missing on ${source.server}`,
+          );
         set.updateTargets(targets);
         // One tree level per round, fetched concurrently; levels are bounded by the depth cap.
         let pending = set.pendingDelegations();
         for (let level = 0; pending.length > 0 && level <= LIMITS.maxDelegationDepth; level++) {
-          const bodies = await Promise.all(pending.map((p) => this.fetchMeta(fetch, p, 'the snapshot')));
+          const bodies = await Promise.all(
+            pending.map((p) => this.fetchMeta(fetch, p, 'the snapshot')),
+          );
           pending.forEach((p, i) => set.updateDelegation(p.role, bodies[i] ?? null));
           pending = set.pendingDelegations();
         }
@@ -136,18 +176,34 @@ export class NotaryEvidence {
 
   /** `<role>.<sha256>.json`, falling back to `<role>.json` on 404 (the hash is checked either way). */
   private async fetchMeta(
-    fetch: (role: string, maxBytes: number, extra?: { sha256?: string }) => Promise<Uint8Array | null>,
+    fetch: (
+      role: string,
+      maxBytes: number,
+      extra?: { sha256?: string },
+    ) => Promise<Uint8Array | null>,
     exp: MetaExpectation,
     by: string,
   ): Promise<Uint8Array | null> {
     try {
-      const consistent = exp.sha256Hex !== undefined ? await fetch(exp.role, exp.maxBytes, { sha256: exp.sha256Hex }) : null;
+      const consistent =
+        exp.sha256Hex !== undefined
+          ? await fetch(exp.role, exp.maxBytes, { sha256: exp.sha256Hex })
+          : null;
       return consistent ?? (await fetch(exp.role, exp.maxBytes));
     } catch (err) {
       // A body longer than the length the signed metadata states is the server contradicting
       // signed data (notary ErrMaliciousServer), not an inconclusive cap.
-      if (err instanceof InconclusiveError && err.code === 'LIMIT_EXCEEDED' && exp.length !== undefined && exp.maxBytes === exp.length) {
-        throw new VerificationError('SIGNATURE_INVALID', `${exp.role}: served more than the ${exp.length} bytes ${by} allows`, { cause: err });
+      if (
+        err instanceof InconclusiveError &&
+        err.code === 'LIMIT_EXCEEDED' &&
+        exp.length !== undefined &&
+        exp.maxBytes === exp.length
+      ) {
+        throw new VerificationError(
+          'SIGNATURE_INVALID',
+          `${exp.role}: served more than the ${exp.length} bytes ${by} allows`,
+          { cause: err },
+        );
       }
       throw err;
     }

@@ -6,7 +6,11 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { ConfigError, type FieldError } from '../../src/core/errors.js';
 import type { CompiledPolicy, TrustPolicyResource } from '../../src/core/policy/types.js';
 import { createKubeClients, kubeConfigForServer, type K8sLogger } from '../../src/k8s/client.js';
-import { createApiKeyRefReader, type KeyMaterial } from '../../src/k8s/key-material.js';
+import {
+  createApiKeyRefReader,
+  type KeyMaterial,
+  type KeyRefReader,
+} from '../../src/k8s/key-material.js';
 import {
   CLUSTER_TRUST_POLICIES_PATH,
   TRUST_POLICIES_PATH,
@@ -118,7 +122,7 @@ const running: Harness[] = [];
 
 async function startHarness(
   seed: (fake: FakeApiServer) => void = () => {},
-  opts: { resyncIntervalMs?: number } = {},
+  opts: { resyncIntervalMs?: number; wrapReader?: (r: KeyRefReader) => KeyRefReader } = {},
 ): Promise<Harness> {
   const fake = await startFakeApiServer();
   seed(fake);
@@ -144,7 +148,7 @@ async function startHarness(
     store,
     validate: fakeValidate,
     compile: makeCompile(material, compiles),
-    keyRefReader: createApiKeyRefReader(core),
+    keyRefReader: (opts.wrapReader ?? ((r) => r))(createApiKeyRefReader(core)),
     statusWriter: createStatusWriter({ custom, clock, logger }),
     defaultNamespace: 'trustgate-system',
     logger,
@@ -168,6 +172,35 @@ async function startHarness(
   running.push(h);
   await informer.start();
   return h;
+}
+
+/**
+ * A KeyRefReader whose next ConfigMap read, once `hold()` is called, waits until released: the test
+ * can then change the cluster while the informer is between reading key material and compiling.
+ */
+function gatedReader() {
+  let gate: { reached: () => void; opened: Promise<void> } | undefined;
+  const wrap = (inner: KeyRefReader): KeyRefReader => ({
+    readSecret: (namespace, name) => inner.readSecret(namespace, name),
+    async readConfigMap(namespace, name) {
+      const g = gate;
+      if (g) {
+        gate = undefined;
+        g.reached();
+        await g.opened;
+      }
+      return inner.readConfigMap(namespace, name);
+    },
+  });
+  /** Hold the next ConfigMap read; `reached` resolves once a read is waiting. */
+  const hold = () => {
+    let reached!: () => void;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (reached = resolve));
+    gate = { reached, opened: new Promise<void>((resolve) => (release = resolve)) };
+    return { reached: held, release };
+  };
+  return { wrap, hold };
 }
 
 afterEach(async () => {
@@ -437,8 +470,8 @@ describe('PolicyInformer', () => {
   });
 
   describe('when the apiserver fails while a policy is processed', () => {
-    const refPolicy = () =>
-      ctp('ref', ['r.example.com/*'], {
+    const refPolicy = (images = ['r.example.com/*']) =>
+      ctp('ref', images, {
         trustSources: [
           {
             name: 'dct',
@@ -489,18 +522,34 @@ describe('PolicyInformer', () => {
       expect(h.compiles.filter((id) => id === 'ClusterTrustPolicy/s')).toHaveLength(1);
     });
 
+    const casReads = (h: Harness) =>
+      h.fake.requestsTo('GET', '/api/v1/namespaces/trustgate-system/configmaps/cas').length;
+    const compilesOf = (h: Harness, id: string) => h.compiles.filter((c) => c === id).length;
+
     it('picks up an edited ConfigMap on resync, and recompiles only then', async () => {
+      const gated = gatedReader();
       const h = await startHarness(
         (fake) => {
           fake.add(cas('OLD'));
           fake.add(refPolicy());
         },
-        { resyncIntervalMs: 10 },
+        { resyncIntervalMs: 10, wrapReader: gated.wrap },
       );
-      await waitFor(() => h.store.get('ClusterTrustPolicy/ref'), 'policy compiled');
+      await waitFor(() => readyOf(h.fake, 'ref')?.status === 'True', 'policy compiled');
       const changes: PolicyChange[] = [];
       h.store.onChange((c) => changes.push(c));
+
+      // A resync is between reading key material and compiling when the ConfigMap changes...
+      const held = gated.hold();
+      await held.reached;
       h.fake.modify(cas('NEW'));
+      // ...and a newer event of the same generation (a label edit) overtakes that compile.
+      h.fake.modify({ ...refPolicy(), metadata: { name: 'ref', labels: { team: 'a' } } });
+      // Same watch stream, so the marker's ADDED arrives after ref's MODIFIED.
+      h.fake.add(ctp('marker', ['r.example.com/marker/*']));
+      await waitFor(() => h.store.get('ClusterTrustPolicy/marker'), 'the event after the edit');
+      held.release();
+
       await waitFor(
         () =>
           h.material.get('ClusterTrustPolicy/ref')?.material[
@@ -508,12 +557,75 @@ describe('PolicyInformer', () => {
           ] === 'NEW',
         'new material',
       );
-      const reads = () =>
-        h.fake.requestsTo('GET', '/api/v1/namespaces/trustgate-system/configmaps/cas').length;
-      const after = reads();
-      await waitFor(() => reads() >= after + 3, 'further resyncs');
-      expect(h.compiles.filter((id) => id === 'ClusterTrustPolicy/ref')).toHaveLength(2);
-      expect(changes.map((c) => c.id)).toEqual(['ClusterTrustPolicy/ref']);
+      // Each resync reads the ConfigMap only after the previous one finished: after two more
+      // reads, the resync that follows the compile is complete.
+      const after = casReads(h);
+      await waitFor(() => casReads(h) >= after + 2, 'further resyncs');
+      expect(compilesOf(h, 'ClusterTrustPolicy/ref')).toBe(2);
+      expect(changes.filter((c) => c.id === 'ClusterTrustPolicy/ref')).toHaveLength(1);
+      expect(h.store.get('ClusterTrustPolicy/ref')).toBeDefined();
+    });
+
+    it('drops a compile that a newer generation overtook, and publishes the newer one', async () => {
+      const gated = gatedReader();
+      const h = await startHarness(
+        (fake) => {
+          fake.add(cas('OLD'));
+          fake.add(refPolicy());
+        },
+        { resyncIntervalMs: 10, wrapReader: gated.wrap },
+      );
+      await waitFor(() => readyOf(h.fake, 'ref')?.status === 'True', 'policy compiled');
+      const changes: PolicyChange[] = [];
+      h.store.onChange((c) => changes.push(c));
+
+      const held = gated.hold();
+      await held.reached;
+      h.fake.modify(cas('NEW'));
+      h.fake.modify(refPolicy(['r.example.com/v2/*']));
+      h.fake.add(ctp('marker', ['r.example.com/marker/*']));
+      await waitFor(() => h.store.get('ClusterTrustPolicy/marker'), 'the event after the edit');
+      held.release();
+
+      const v2 = await waitFor(
+        () =>
+          h.store.get('ClusterTrustPolicy/ref')?.images[0] === 'r.example.com/v2/*'
+            ? h.store.get('ClusterTrustPolicy/ref')
+            : undefined,
+        'generation 2 published',
+      );
+      await waitFor(() => readyOf(h.fake, 'ref')?.observedGeneration === 2, 'status of gen 2');
+      // Generation 1 with the new material was compiled but never published.
+      expect(compilesOf(h, 'ClusterTrustPolicy/ref')).toBe(3);
+      expect(changes.filter((c) => c.id === 'ClusterTrustPolicy/ref')).toEqual([
+        expect.objectContaining({ generation: v2.generation }),
+      ]);
+    });
+
+    it('drops a compile whose policy was deleted meanwhile', async () => {
+      const gated = gatedReader();
+      const h = await startHarness(
+        (fake) => {
+          fake.add(cas('OLD'));
+          fake.add(refPolicy());
+        },
+        { resyncIntervalMs: 10, wrapReader: gated.wrap },
+      );
+      await waitFor(() => readyOf(h.fake, 'ref')?.status === 'True', 'policy compiled');
+
+      const held = gated.hold();
+      await held.reached;
+      h.fake.modify(cas('NEW'));
+      h.fake.remove(refPolicy());
+      h.fake.add(ctp('marker', ['r.example.com/marker/*']));
+      await waitFor(() => h.store.get('ClusterTrustPolicy/marker'), 'the event after the delete');
+      held.release();
+
+      await waitFor(() => h.store.get('ClusterTrustPolicy/ref') === undefined, 'ref removed');
+      await h.informer.idle();
+      // The held resync compiled the new material, but nothing was published or written.
+      expect(compilesOf(h, 'ClusterTrustPolicy/ref')).toBe(2);
+      expect(patchesTo(h.fake, statusPath('ref'))).toHaveLength(1);
     });
   });
 

@@ -56,7 +56,10 @@ export async function verifyImage(
       },
     };
   }
-  return { outcome: checkNotaryPolicy(repo, ref, policy, source.name, opts.now), repo };
+  return {
+    outcome: checkNotaryPolicy({ repo, ref, policy, source: source.name, now: opts.now }),
+    repo,
+  };
 }
 
 /** The failure code of an outcome, or `'OK'`; makes `expect(code(x)).toBe('TAG_NOT_SIGNED')` read well. */

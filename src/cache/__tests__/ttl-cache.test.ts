@@ -56,6 +56,20 @@ describe('TtlCache', () => {
     });
   });
 
+  describe('expiryOf', () => {
+    it('gives the live entry expiry only while it holds that value, without counting a lookup', () => {
+      const { c, clock, lookups } = cache();
+      c.set('k', 7, 5000);
+      const expected = clock.ms + 5000;
+      expect(c.expiryOf('k', 7)).toBe(expected);
+      expect(c.expiryOf('k', 8)).toBeUndefined();
+      expect(c.expiryOf('other', 7)).toBeUndefined();
+      clock.advance(5000);
+      expect(c.expiryOf('k', 7)).toBeUndefined();
+      expect(lookups).toEqual([]);
+    });
+  });
+
   describe('when set with a non-positive or non-finite TTL', () => {
     it('stores nothing and drops the older entry', () => {
       const { c } = cache();

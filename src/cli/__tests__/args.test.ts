@@ -48,6 +48,13 @@ describe('parseArgs', () => {
       expect((err as Error).message).toContain('--polcy');
       expect((err as Error).message).toContain('--policy');
     });
+
+    it.each(['constructor', 'toString', '__proto__'])(
+      'throws USAGE for --%s, which only Object.prototype has',
+      (name) => {
+        expect(() => parseArgs([`--${name}`], SPEC)).toThrowWithCode(ConfigError, 'USAGE');
+      },
+    );
   });
 
   describe('when a value is missing', () => {
@@ -56,13 +63,19 @@ describe('parseArgs', () => {
     });
 
     it('throws USAGE when the next word is another flag', () => {
-      expect(() => parseArgs(['--policy', '--no-registry'], SPEC)).toThrowWithCode(ConfigError, 'USAGE');
+      expect(() => parseArgs(['--policy', '--no-registry'], SPEC)).toThrowWithCode(
+        ConfigError,
+        'USAGE',
+      );
     });
   });
 
   describe('when a flag is repeated', () => {
     it('throws USAGE for a single-valued flag', () => {
-      expect(() => parseArgs(['--policy', 'a', '--policy', 'b'], SPEC)).toThrowWithCode(ConfigError, 'USAGE');
+      expect(() => parseArgs(['--policy', 'a', '--policy', 'b'], SPEC)).toThrowWithCode(
+        ConfigError,
+        'USAGE',
+      );
     });
 
     it('collects every value of a multiple flag, in order', () => {
@@ -125,15 +138,22 @@ describe('parsePort', () => {
   });
 
   describe('when valid', () => {
-    it.each([['0', 0], ['9090', 9090], ['65535', 65535]])('parses %s', (input, n) => {
+    it.each([
+      ['0', 0],
+      ['9090', 9090],
+      ['65535', 65535],
+    ])('parses %s', (input, n) => {
       expect(parsePort(input, 'port', 1)).toBe(n);
     });
   });
 
   describe('when invalid', () => {
-    it.each(['', '65536', '-1', '80.5', 'http', '0x50', '1e3', ' 80'])('throws USAGE for %j', (input) => {
-      expect(() => parsePort(input, 'metrics-port', 1)).toThrowWithCode(ConfigError, 'USAGE');
-    });
+    it.each(['', '65536', '-1', '80.5', 'http', '0x50', '1e3', ' 80'])(
+      'throws USAGE for %j',
+      (input) => {
+        expect(() => parsePort(input, 'metrics-port', 1)).toThrowWithCode(ConfigError, 'USAGE');
+      },
+    );
 
     it('names the flag in the message', () => {
       expect(() => parsePort('x', 'metrics-port', 1)).toThrow(/--metrics-port/);

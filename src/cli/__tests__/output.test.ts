@@ -24,13 +24,22 @@ function verdict(over: Partial<ImageVerdict> = {}): ImageVerdict {
 const denied = verdict({
   allowed: false,
   digest: undefined,
-  reasons: [{ code: 'TAG_NOT_SIGNED', message: 'tag 1.0 is not signed', policy: 'ClusterTrustPolicy/p', source: 'dct' }],
+  reasons: [
+    {
+      code: 'TAG_NOT_SIGNED',
+      message: 'tag 1.0 is not signed',
+      policy: 'ClusterTrustPolicy/p',
+      source: 'dct',
+    },
+  ],
 });
 const undecided = verdict({
   allowed: false,
   inconclusive: true,
   digest: undefined,
-  reasons: [{ code: 'TRUST_SOURCE_UNAVAILABLE', message: 'notary down', policy: 'ClusterTrustPolicy/p' }],
+  reasons: [
+    { code: 'TRUST_SOURCE_UNAVAILABLE', message: 'notary down', policy: 'ClusterTrustPolicy/p' },
+  ],
 });
 
 describe('exitCodeFor', () => {
@@ -60,7 +69,9 @@ describe('toJsonOutput', () => {
     it('prints exactly image, digest, allowed and reasons', () => {
       const out = JSON.parse(toJsonOutput([verdict()])) as { results: Record<string, unknown>[] };
       expect(Object.keys(out)).toEqual(['results']);
-      expect(out.results).toEqual([{ image: 'registry.example.com/team/web:1.0', digest: DIGEST, allowed: true, reasons: [] }]);
+      expect(out.results).toEqual([
+        { image: 'registry.example.com/team/web:1.0', digest: DIGEST, allowed: true, reasons: [] },
+      ]);
     });
   });
 
@@ -71,21 +82,40 @@ describe('toJsonOutput', () => {
         image: denied.image,
         digest: null,
         allowed: false,
-        reasons: [{ code: 'TAG_NOT_SIGNED', message: 'tag 1.0 is not signed', policy: 'ClusterTrustPolicy/p' }],
+        reasons: [
+          {
+            code: 'TAG_NOT_SIGNED',
+            message: 'tag 1.0 is not signed',
+            policy: 'ClusterTrustPolicy/p',
+          },
+        ],
       });
     });
 
     it('prints a null policy for a reason without one', () => {
-      const v = verdict({ allowed: false, reasons: [{ code: 'NO_MATCHING_POLICY', message: 'none' }] });
+      const v = verdict({
+        allowed: false,
+        reasons: [{ code: 'NO_MATCHING_POLICY', message: 'none' }],
+      });
       const out = JSON.parse(toJsonOutput([v])) as { results: { reasons: unknown[] }[] };
-      expect(out.results[0]!.reasons).toEqual([{ code: 'NO_MATCHING_POLICY', message: 'none', policy: null }]);
+      expect(out.results[0]!.reasons).toEqual([
+        { code: 'NO_MATCHING_POLICY', message: 'none', policy: null },
+      ]);
     });
   });
 
   describe('when a verdict carries warnings', () => {
     it('adds them after the SPEC fields', () => {
-      const out = JSON.parse(toJsonOutput([verdict({ warnings: ['w1'] })])) as { results: Record<string, unknown>[] };
-      expect(Object.keys(out.results[0]!)).toEqual(['image', 'digest', 'allowed', 'reasons', 'warnings']);
+      const out = JSON.parse(toJsonOutput([verdict({ warnings: ['w1'] })])) as {
+        results: Record<string, unknown>[];
+      };
+      expect(Object.keys(out.results[0]!)).toEqual([
+        'image',
+        'digest',
+        'allowed',
+        'reasons',
+        'warnings',
+      ]);
       expect(out.results[0]!['warnings']).toEqual(['w1']);
     });
   });
@@ -95,7 +125,12 @@ describe('toTextOutput', () => {
   describe('when verdicts differ', () => {
     it('prints one status line per image and one line per reason, warning and audit', () => {
       const text = toTextOutput([
-        verdict({ warnings: ['careful'], audits: [{ code: 'SIGNATURES_NOT_REQUIRED', message: 'exempt', policy: 'ClusterTrustPolicy/x' }] }),
+        verdict({
+          warnings: ['careful'],
+          audits: [
+            { code: 'SIGNATURES_NOT_REQUIRED', message: 'exempt', policy: 'ClusterTrustPolicy/x' },
+          ],
+        }),
         denied,
         undecided,
       ]);

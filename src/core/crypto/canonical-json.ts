@@ -13,8 +13,10 @@ const ESCAPE_ALL = /["\\]/g;
 const LONE_SURROGATE = /[\uD800-\uDFFF]/;
 const SURROGATE_PAIR_OR_LONE = /[\uD800-\uDBFF][\uDC00-\uDFFF]|[\uD800-\uDFFF]/g;
 /** Strings JSON.stringify writes differently from canonical JSON: control characters and surrogates. */
+// eslint-disable-next-line no-control-regex -- finding control characters is this regex's purpose
 const NOT_STRINGIFY_SAFE = /[\u0000-\u001F\uD800-\uDFFF]/;
 /** Keys whose UTF-16 order may differ from UTF-8 byte order, or that JSON.stringify escapes differently. */
+// eslint-disable-next-line no-control-regex -- finding control characters is this regex's purpose
 const NOT_ORDER_SAFE_KEY = /[\u0000-\u001F\uD800-\uFFFF]/;
 
 /** Thrown inside the encoder; the path is filled in while unwinding (no cost on success). */
@@ -68,30 +70,43 @@ function stringifyIsCanonical(value: unknown, depth: number): boolean {
       return Number.isSafeInteger(value);
     case 'boolean':
       return true;
-    case 'object': {
-      if (value === null) return true;
-      if (depth >= MAX_DEPTH) return false;
-      const proto: unknown = Object.getPrototypeOf(value);
-      if (Array.isArray(value)) {
-        if (proto !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) if (!stringifyIsCanonical(value[i], depth + 1)) return false;
-        return true;
-      }
-      if (proto !== Object.prototype && proto !== null) return false;
-      const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj);
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i]!;
-        // Below U+D800, UTF-16 order is UTF-8 byte order; strictly ascending also rules out the
-        // integer-like keys V8 hoists out of order ("9" before "10").
-        if (NOT_ORDER_SAFE_KEY.test(k) || (i > 0 && !(keys[i - 1]! < k))) return false;
-        if (!stringifyIsCanonical(obj[k], depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
+    case 'object':
+      return value === null || containerIsCanonical(value, depth);
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      // Not JSON values: the general path refuses them and names where they are.
       return false;
   }
+}
+
+function containerIsCanonical(value: object, depth: number): boolean {
+  if (depth >= MAX_DEPTH) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) return proto === Array.prototype && arrayIsCanonical(value, depth);
+  return (
+    (proto === Object.prototype || proto === null) &&
+    plainObjectIsCanonical(value as Record<string, unknown>, depth)
+  );
+}
+
+function arrayIsCanonical(value: readonly unknown[], depth: number): boolean {
+  for (let i = 0; i < value.length; i++)
+    if (!stringifyIsCanonical(value[i], depth + 1)) return false;
+  return true;
+}
+
+function plainObjectIsCanonical(obj: Record<string, unknown>, depth: number): boolean {
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    // Below U+D800, UTF-16 order is UTF-8 byte order; strictly ascending also rules out the
+    // integer-like keys V8 hoists out of order ("9" before "10").
+    if (NOT_ORDER_SAFE_KEY.test(k) || (i > 0 && !(keys[i - 1]! < k))) return false;
+    if (!stringifyIsCanonical(obj[k], depth + 1)) return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,29 +160,44 @@ function encode(value: unknown, depth: number): string {
     case 'string':
       return encodeString(value);
     case 'number':
-      // docker/go canonical/json writes integral floats as int64 and refuses the rest.
-      if (!Number.isSafeInteger(value)) throw new EncodeError(`${value} is not an integer`);
-      return String(value);
+      return encodeInteger(value);
     case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object': {
-      if (value === null) return 'null';
-      if (depth >= MAX_DEPTH) throw new EncodeError(`nested deeper than ${MAX_DEPTH}`);
-      if (!Array.isArray(value)) return encodeObject(value as Record<string, unknown>, depth);
-      let out = '[';
-      for (let i = 0; i < value.length; i++) {
-        try {
-          out += (i > 0 ? ',' : '') + encode(value[i], depth + 1);
-        } catch (err) {
-          if (err instanceof EncodeError) err.path.unshift(`[${i}]`);
-          throw err;
-        }
-      }
-      return out + ']';
-    }
-    default:
+      return String(value);
+    case 'object':
+      return value === null ? 'null' : encodeContainer(value, depth);
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      // Not JSON values (JSON.parse never produces them): they have no canonical form.
       throw new EncodeError(`${typeof value} cannot be encoded`);
   }
+}
+
+/** docker/go canonical/json writes integral floats as int64 and refuses the rest. */
+function encodeInteger(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new EncodeError(`${value} is not an integer`);
+  return String(value);
+}
+
+function encodeContainer(value: object, depth: number): string {
+  if (depth >= MAX_DEPTH) throw new EncodeError(`nested deeper than ${MAX_DEPTH}`);
+  return Array.isArray(value)
+    ? encodeArray(value, depth)
+    : encodeObject(value as Record<string, unknown>, depth);
+}
+
+function encodeArray(value: readonly unknown[], depth: number): string {
+  let out = '[';
+  for (let i = 0; i < value.length; i++) {
+    try {
+      out += (i > 0 ? ',' : '') + encode(value[i], depth + 1);
+    } catch (err) {
+      if (err instanceof EncodeError) err.path.unshift(`[${i}]`);
+      throw err;
+    }
+  }
+  return out + ']';
 }
 
 /**
@@ -182,7 +212,10 @@ export function canonicalize(value: unknown): Buffer {
     return Buffer.from(encode(value, 0), 'utf8');
   } catch (err) {
     if (!(err instanceof EncodeError)) throw err;
-    throw new VerificationError('METADATA_INVALID', `canonical JSON: $${err.path.join('')}: ${err.message}`);
+    throw new VerificationError(
+      'METADATA_INVALID',
+      `canonical JSON: $${err.path.join('')}: ${err.message}`,
+    );
   }
 }
 
@@ -214,6 +247,12 @@ function skipString(b: Uint8Array, i: number): number {
   return -1;
 }
 
+/** +1 for `{` and `[`, -1 for `}` and `]`, 0 for any other byte. */
+function bracketDelta(c: number): number {
+  if (c === 0x7b || c === 0x5b) return 1;
+  return c === 0x7d || c === 0x5d ? -1 : 0;
+}
+
 /** Index after any JSON value that starts at `b[i]` (the text already parsed), or -1. */
 function skipValue(b: Uint8Array, i: number): number {
   let depth = 0;
@@ -224,12 +263,12 @@ function skipValue(b: Uint8Array, i: number): number {
       if (i < 0 || depth === 0) return i;
       continue;
     }
-    if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) {
-      if (depth === 0) return i;
-      if (--depth === 0) return i + 1;
-    } else if (depth === 0 && (c === 0x2c || isWhitespace(c))) return i;
+    const delta = bracketDelta(c);
+    // At the top level a scalar ends before `,`, whitespace or the enclosing `}`.
+    if (depth === 0 && (delta < 0 || c === 0x2c || isWhitespace(c))) return i;
+    depth += delta;
     i++;
+    if (delta < 0 && depth === 0) return i;
   }
   return depth === 0 ? i : -1;
 }
@@ -250,21 +289,26 @@ function canonicalString(b: Uint8Array, i: number): number {
 }
 
 /**
- * Whether the canonical key in [s1,e1) sorts strictly before the one in [s2,e2), comparing the
- * unescaped UTF-8 bytes (byte order = code point order = Go's string order).
+ * Whether the canonical key whose text starts at `b[s1]` sorts strictly before the one at `b[s2]`,
+ * comparing the unescaped UTF-8 bytes (byte order = code point order = Go's string order). Both
+ * keys already passed {@link canonicalString}: each ends at its unescaped closing quote, and
+ * inside them a backslash always escapes the next byte (`"` or `\`).
  */
-function keyBefore(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
+function keyBefore(b: Uint8Array, s1: number, s2: number): boolean {
   let i = s1;
   let j = s2;
-  while (i < e1 && j < e2) {
-    // Inside a canonical string a backslash always escapes the next byte (`"` or `\`).
-    const x = b[i] === BACKSLASH ? b[++i]! : b[i]!;
-    const y = b[j] === BACKSLASH ? b[++j]! : b[j]!;
-    if (x !== y) return x < y;
-    i++;
-    j++;
+  let x = b[i];
+  let y = b[j];
+  // A raw quote ends a key; the length check only bounds the loop by the buffer as well.
+  while (x !== QUOTE && y !== QUOTE && j < b.length) {
+    if (x === BACKSLASH) x = b[++i];
+    if (y === BACKSLASH) y = b[++j];
+    if (x !== y) return x! < y!;
+    x = b[++i];
+    y = b[++j];
   }
-  return i >= e1 && j < e2;
+  // A key that ends first sorts first; two keys ending together are a duplicate.
+  return x === QUOTE && y !== QUOTE;
 }
 
 /** A safe integer as `String(n)` writes it: no `-0`, no leading zeros, fraction or exponent. */
@@ -293,13 +337,11 @@ function canonicalLiteral(b: Uint8Array, i: number, word: string): number {
 function canonicalObject(b: Uint8Array, i: number, depth: number): number {
   if (b[++i] === 0x7d) return i + 1;
   let prevStart = -1;
-  let prevEnd = -1;
   while (b[i] === QUOTE) {
     const keyEnd = canonicalString(b, i);
     if (keyEnd < 0) return -1;
-    if (prevStart >= 0 && !keyBefore(b, prevStart, prevEnd, i + 1, keyEnd - 1)) return -1;
+    if (prevStart >= 0 && !keyBefore(b, prevStart, i + 1)) return -1;
     prevStart = i + 1;
-    prevEnd = keyEnd - 1;
     if (b[keyEnd] !== 0x3a) return -1;
     i = canonicalValue(b, keyEnd + 1, depth + 1);
     if (i < 0) return -1;
@@ -336,6 +378,8 @@ function canonicalValue(b: Uint8Array, i: number, depth: number): number {
       return canonicalLiteral(b, i, 'false');
     case 0x6e:
       return canonicalLiteral(b, i, 'null');
+    case undefined:
+      return -1;
     default:
       return canonicalInteger(b, i);
   }
@@ -355,27 +399,49 @@ export function canonicalMember(bytes: Uint8Array, name: string): Buffer | null 
   let span: [number, number] | null = null;
   while (b[i] === QUOTE) {
     const keyEnd = skipString(b, i);
-    if (keyEnd < 0) return null;
-    const keyLength = keyEnd - i - 2;
-    let isName = keyLength === name.length;
-    for (let k = 0; k < keyLength; k++) {
-      const c = b[i + 1 + k]!;
-      // An escaped key could still decode to `name`: leave such documents to canonicalize.
-      if (c === BACKSLASH) return null;
-      if (isName && c !== name.charCodeAt(k)) isName = false;
-    }
+    const isName = keyEnd < 0 ? null : plainKeyIs(b, i, keyEnd, name);
+    if (isName === null) return null;
     i = skipWhitespace(b, keyEnd);
     if (b[i] !== 0x3a) return null;
-    i = skipWhitespace(b, i + 1);
-    const start = i;
-    let end = isName ? canonicalValue(b, i, 0) : -1;
-    if (isName) span = end < 0 ? null : [start, end];
-    if (end < 0) end = skipValue(b, i);
-    if (end < 0) return null;
-    i = skipWhitespace(b, end);
-    if (b[i] === 0x7d) return span && Buffer.from(b.buffer, b.byteOffset + span[0], span[1] - span[0]);
+    const value = memberValue(b, skipWhitespace(b, i + 1), isName);
+    if (value.end < 0) return null;
+    if (isName) span = value.span;
+    i = skipWhitespace(b, value.end);
+    if (b[i] === 0x7d)
+      return span && Buffer.from(b.buffer, b.byteOffset + span[0], span[1] - span[0]);
     if (b[i] !== 0x2c) return null;
     i = skipWhitespace(b, i + 1);
   }
   return null;
+}
+
+/**
+ * Whether the member key spanning `b[i]` to `b[keyEnd - 1]` (quotes included) is `name`; null when
+ * it has an escape, as such a key could still decode to `name` (leave it to canonicalize).
+ */
+function plainKeyIs(b: Uint8Array, i: number, keyEnd: number, name: string): boolean | null {
+  const keyLength = keyEnd - i - 2;
+  let isName = keyLength === name.length;
+  for (let k = 0; k < keyLength; k++) {
+    const c = b[i + 1 + k]!;
+    if (c === BACKSLASH) return null;
+    if (isName && c !== name.charCodeAt(k)) isName = false;
+  }
+  return isName;
+}
+
+/**
+ * The end of the member value at `b[i]` (-1 when it does not end), and its span when `check` is set
+ * and the value is canonical in place.
+ */
+function memberValue(
+  b: Uint8Array,
+  i: number,
+  check: boolean,
+): { end: number; span: [number, number] | null } {
+  if (check) {
+    const end = canonicalValue(b, i, 0);
+    if (end >= 0) return { end, span: [i, end] };
+  }
+  return { end: skipValue(b, i), span: null };
 }

@@ -8,7 +8,13 @@ import { canonicalize } from './canonical-json.js';
 
 export type TufKeyType = 'ecdsa' | 'ecdsa-x509' | 'rsa' | 'rsa-x509' | 'ed25519';
 
-const KEY_TYPES: ReadonlySet<string> = new Set(['ecdsa', 'ecdsa-x509', 'rsa', 'rsa-x509', 'ed25519']);
+const KEY_TYPES: ReadonlySet<string> = new Set([
+  'ecdsa',
+  'ecdsa-x509',
+  'rsa',
+  'rsa-x509',
+  'ed25519',
+]);
 
 /** A usable public key from TUF metadata. */
 export interface TufPublicKey {
@@ -22,7 +28,9 @@ export interface TufPublicKey {
 }
 
 /** Outcome of parsing a key: usable, or unusable with a reason (never thrown: attacker data). */
-export type ParsedTufKey = { readonly ok: true; readonly key: TufPublicKey } | { readonly ok: false; readonly reason: string };
+export type ParsedTufKey =
+  | { readonly ok: true; readonly key: TufPublicKey }
+  | { readonly ok: false; readonly reason: string };
 
 /**
  * TUF key ID as notary computes it (`TUFKey.ID()`): hex sha256 of the canonical JSON of
@@ -52,9 +60,13 @@ export function splitPemCertificates(pem: string): X509Certificate[] {
   return certs;
 }
 
-function parseUncached(keyType: string, publicValue: string): { key?: TufPublicKey; reason?: string; keyId: string } {
+function parseUncached(
+  keyType: string,
+  publicValue: string,
+): { key?: TufPublicKey; reason?: string; keyId: string } {
   const keyId = computeKeyId(keyType, publicValue);
-  if (!KEY_TYPES.has(keyType)) return { keyId, reason: `unsupported key type ${JSON.stringify(keyType)}` };
+  if (!KEY_TYPES.has(keyType))
+    return { keyId, reason: `unsupported key type ${JSON.stringify(keyType)}` };
   const raw = decodeBase64(publicValue);
   if (raw === null) return { keyId, reason: 'public key is not base64' };
   const type = keyType as TufKeyType;
@@ -64,7 +76,11 @@ function parseUncached(keyType: string, publicValue: string): { key?: TufPublicK
     let intermediates: X509Certificate[] | undefined;
     if (type === 'ed25519') {
       if (raw.length !== 32) return { keyId, reason: 'ed25519 public key is not 32 bytes' };
-      key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+      key = createPublicKey({
+        key: Buffer.concat([ED25519_SPKI_PREFIX, raw]),
+        format: 'der',
+        type: 'spki',
+      });
     } else if (type === 'ecdsa' || type === 'rsa') {
       key = createPublicKey({ key: raw, format: 'der', type: 'spki' });
     } else {
@@ -78,7 +94,10 @@ function parseUncached(keyType: string, publicValue: string): { key?: TufPublicK
     if (key.asymmetricKeyType !== want) {
       return { keyId, reason: `key type ${type} holds a ${String(key.asymmetricKeyType)} key` };
     }
-    return { keyId, key: { keyId, keyType: type, key, ...(cert && intermediates ? { cert, intermediates } : {}) } };
+    return {
+      keyId,
+      key: { keyId, keyType: type, key, ...(cert && intermediates ? { cert, intermediates } : {}) },
+    };
   } catch (err) {
     return { keyId, reason: `unparseable ${type} key: ${(err as Error).message}` };
   }
@@ -99,7 +118,11 @@ const CACHE_MAX = 4096;
  * mismatch, an unknown key type or an unparseable key makes the key unusable (it can then
  * never count toward a threshold). Never throws on attacker data.
  */
-export function parseTufKey(declaredKeyId: string, keyType: string, publicValue: string): ParsedTufKey {
+export function parseTufKey(
+  declaredKeyId: string,
+  keyType: string,
+  publicValue: string,
+): ParsedTufKey {
   const cacheKey = `${keyType}\u0000${publicValue}`;
   let entry = CACHE.get(cacheKey);
   if (entry === undefined) {
@@ -108,17 +131,26 @@ export function parseTufKey(declaredKeyId: string, keyType: string, publicValue:
     CACHE.set(cacheKey, entry);
   }
   if (entry.keyId !== declaredKeyId) {
-    return { ok: false, reason: `key ID ${declaredKeyId} does not match its key (computed ${entry.keyId})` };
+    return {
+      ok: false,
+      reason: `key ID ${declaredKeyId} does not match its key (computed ${entry.keyId})`,
+    };
   }
   return entry.key ? { ok: true, key: entry.key } : { ok: false, reason: entry.reason! };
 }
 
 /** A root key pinned in a policy. */
 export type PinnedKey =
-  | { readonly kind: 'certificate'; readonly cert: X509Certificate; readonly fingerprint: string; readonly publicKey: KeyObject }
+  | {
+      readonly kind: 'certificate';
+      readonly cert: X509Certificate;
+      readonly fingerprint: string;
+      readonly publicKey: KeyObject;
+    }
   | { readonly kind: 'publicKey'; readonly publicKey: KeyObject };
 
-const PINNED_PEM = /^-----BEGIN (CERTIFICATE|PUBLIC KEY)-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n-----END \1-----$/;
+const PINNED_PEM =
+  /^-----BEGIN (CERTIFICATE|PUBLIC KEY)-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n-----END \1-----$/;
 
 /**
  * Parse a pinned root key given as PEM: one `CERTIFICATE` or one SPKI `PUBLIC KEY` block,
@@ -131,12 +163,21 @@ export function parsePinnedKey(pem: string): PinnedKey {
   const m = PINNED_PEM.exec(text);
   if (!m) {
     if (/-----BEGIN RSA PUBLIC KEY-----/.test(text)) {
-      throw new ConfigError('INVALID_POLICY', 'PKCS#1 "RSA PUBLIC KEY" is not supported: provide an SPKI "PUBLIC KEY" or a certificate');
+      throw new ConfigError(
+        'INVALID_POLICY',
+        'PKCS#1 "RSA PUBLIC KEY" is not supported: provide an SPKI "PUBLIC KEY" or a certificate',
+      );
     }
     if (/^-----BEGIN /.test(text)) {
-      throw new ConfigError('INVALID_POLICY', 'PEM must hold exactly one CERTIFICATE or PUBLIC KEY block and nothing else');
+      throw new ConfigError(
+        'INVALID_POLICY',
+        'PEM must hold exactly one CERTIFICATE or PUBLIC KEY block and nothing else',
+      );
     }
-    throw new ConfigError('INVALID_POLICY', 'not PEM: provide a PEM-encoded "PUBLIC KEY" or "CERTIFICATE"');
+    throw new ConfigError(
+      'INVALID_POLICY',
+      'not PEM: provide a PEM-encoded "PUBLIC KEY" or "CERTIFICATE"',
+    );
   }
   try {
     if (m[1] === 'CERTIFICATE') {
@@ -146,6 +187,8 @@ export function parsePinnedKey(pem: string): PinnedKey {
     }
     return { kind: 'publicKey', publicKey: createPublicKey({ key: text, format: 'pem' }) };
   } catch (err) {
-    throw new ConfigError('INVALID_POLICY', `unparseable ${m[1]}: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError('INVALID_POLICY', `unparseable ${m[1]}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

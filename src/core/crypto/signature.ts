@@ -14,14 +14,20 @@ export const MIN_RSA_BITS = 2048;
  * not fit the key type, a malformed signature or RSA below 2048 bits is simply not valid:
  * this never throws on attacker data.
  */
-export function verifyTufSignature(key: TufPublicKey, method: string, signature: Uint8Array, message: Uint8Array): boolean {
+export function verifyTufSignature(
+  key: TufPublicKey,
+  method: string,
+  signature: Uint8Array,
+  message: Uint8Array,
+): boolean {
   try {
     switch (method.toLowerCase()) {
       case 'ecdsa': {
         if (key.keyType !== 'ecdsa' && key.keyType !== 'ecdsa-x509') return false;
         // The signature must be exactly r‖s for the curve: 2·⌈bits/8⌉ (notary ecdsaVerifier).
         const curve = key.key.asymmetricKeyDetails!.namedCurve;
-        const size = curve === 'prime256v1' ? 32 : curve === 'secp384r1' ? 48 : curve === 'secp521r1' ? 66 : 0;
+        const size =
+          curve === 'prime256v1' ? 32 : curve === 'secp384r1' ? 48 : curve === 'secp521r1' ? 66 : 0;
         if (size === 0 || signature.length !== 2 * size) return false;
         return verify('sha256', message, { key: key.key, dsaEncoding: 'ieee-p1363' }, signature);
       }

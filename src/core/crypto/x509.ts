@@ -126,7 +126,11 @@ export function isValidAt(cert: X509Certificate, now: Date): boolean {
  * Why a certificate cannot be a Notary v1 root key for `gun`, or undefined if it can.
  * `now` null skips the validity window (intermediate roots in a rotation chain).
  */
-export function rootCertificateProblem(cert: X509Certificate, gun: string, now: Date | null): string | undefined {
+export function rootCertificateProblem(
+  cert: X509Certificate,
+  gun: string,
+  now: Date | null,
+): string | undefined {
   const cn = commonName(cert);
   if (cert.ca) return `root certificate ${cn ?? '(no CN)'} is a CA certificate, not a leaf`;
   if (cn === undefined) return 'root certificate has no single common name';
@@ -180,7 +184,13 @@ export function chainsTo(
     }
     if (depth >= MAX_CHAIN_DEPTH) return false;
     for (const mid of intermediates) {
-      if (mid === cert || !mid.ca || !isValidAt(mid, now) || weakCertificateProblem(mid) !== undefined) continue;
+      if (
+        mid === cert ||
+        !mid.ca ||
+        !isValidAt(mid, now) ||
+        weakCertificateProblem(mid) !== undefined
+      )
+        continue;
       if (issuedBy(cert, mid) && walk(mid, depth + 1)) return true;
     }
     return false;

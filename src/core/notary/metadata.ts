@@ -58,9 +58,11 @@ const MAX_ROLE_NAME = 255;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** The base64 alphabet by character code (a table: per-target checks run 20,000 times a role). */
 const BASE64_CHAR = new Uint8Array(128);
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CHAR[ch.charCodeAt(0)] = 1;
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
+  BASE64_CHAR[ch.charCodeAt(0)] = 1;
 // RFC 3339 as Go's time.RFC3339Nano parses it: 'T' and 'Z' upper-case, 1–9 fractional digits.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
 function invalid(path: string, message: string): VerificationError {
   return new VerificationError('METADATA_INVALID', `${path}: ${message}`);
@@ -94,7 +96,10 @@ function stringArray(v: unknown, path: string, max: number): string[] {
 }
 
 function capExceeded(path: string, n: number, max: number): InconclusiveError {
-  return new InconclusiveError('LIMIT_EXCEEDED', `${path}: ${n} entries, more than the ${max} allowed`);
+  return new InconclusiveError(
+    'LIMIT_EXCEEDED',
+    `${path}: ${n} entries, more than the ${max} allowed`,
+  );
 }
 
 function entries(obj: Record<string, unknown>, path: string, max: number): [string, unknown][] {
@@ -107,7 +112,8 @@ function base64(v: unknown, path: string, size?: number): Buffer {
   const s = string(v, path);
   if (s.length % 4 !== 0 || !BASE64.test(s)) throw invalid(path, 'not base64');
   const buf = Buffer.from(s, 'base64');
-  if (size !== undefined && buf.length !== size) throw invalid(path, `expected ${size} bytes, got ${buf.length}`);
+  if (size !== undefined && buf.length !== size)
+    throw invalid(path, `expected ${size} bytes, got ${buf.length}`);
   return buf;
 }
 
@@ -128,14 +134,21 @@ export function parseRfc3339(v: unknown, path: string): Date {
   const s = string(v, path);
   const m = RFC3339.exec(s);
   if (!m) throw invalid(path, `${JSON.stringify(s)} is not an RFC 3339 time`);
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-    number, number, number, number, number, number,
-  ];
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(
+    Number,
+  ) as [number, number, number, number, number, number];
   const offH = m[10] === undefined ? 0 : Number(m[10]);
   const offM = m[11] === undefined ? 0 : Number(m[11]);
   if (
-    month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) ||
-    hour > 23 || minute > 59 || second > 59 || offH > 23 || offM > 59
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth(year, month) ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    offH > 23 ||
+    offM > 59
   ) {
     throw invalid(path, `${JSON.stringify(s)} is not a valid time`);
   }
@@ -182,8 +195,10 @@ function parseMetaFile(v: unknown, path: string): MetaFile {
   const file: { -readonly [K in keyof MetaFile]: MetaFile[K] } = {};
   if (o['length'] !== undefined) file.length = integer(o['length'], `${path}.length`, 0);
   if (o['version'] !== undefined) file.version = integer(o['version'], `${path}.version`, 0);
-  if (hashes['sha256'] !== undefined) file.sha256 = base64(hashes['sha256'], `${path}.hashes.sha256`, 32);
-  if (hashes['sha512'] !== undefined) file.sha512 = base64(hashes['sha512'], `${path}.hashes.sha512`, 64);
+  if (hashes['sha256'] !== undefined)
+    file.sha256 = base64(hashes['sha256'], `${path}.hashes.sha256`, 32);
+  if (hashes['sha512'] !== undefined)
+    file.sha512 = base64(hashes['sha512'], `${path}.hashes.sha512`, 64);
   if (!file.sha256 && !file.sha512) throw invalid(`${path}.hashes`, 'no sha256 or sha512 hash');
   return file;
 }
@@ -211,9 +226,17 @@ function isBase64Hash(s: string, size: 32 | 64): boolean {
 }
 
 /** A target hash, checked character by character; decoded only when the target is resolved. */
-function targetHash(v: unknown, size: 32 | 64, path: string, name: string, alg: string): string | undefined {
+function targetHash(
+  hashes: Record<string, unknown>,
+  alg: 'sha256' | 'sha512',
+  path: string,
+  name: string,
+): string | undefined {
+  const v = hashes[alg];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !isBase64Hash(v, size)) throw invalid(`${path}.${name}.hashes.${alg}`, base64Problem(v, size));
+  const size = alg === 'sha256' ? 32 : 64;
+  if (typeof v !== 'string' || !isBase64Hash(v, size))
+    throw invalid(`${path}.${name}.hashes.${alg}`, base64Problem(v, size));
   return v;
 }
 
@@ -225,11 +248,14 @@ function parseTargetFile(v: unknown, path: string, name: string): TargetFile {
   if (!isRecord(v)) throw invalid(`${path}.${name}`, 'expected an object');
   const hashes = v['hashes'];
   if (!isRecord(hashes)) throw invalid(`${path}.${name}.hashes`, 'expected an object');
-  const sha256 = targetHash(hashes['sha256'], 32, path, name, 'sha256');
-  const sha512 = targetHash(hashes['sha512'], 64, path, name, 'sha512');
+  const sha256 = targetHash(hashes, 'sha256', path, name);
+  const sha512 = targetHash(hashes, 'sha512', path, name);
   const length = v['length'];
   return {
-    length: typeof length === 'number' && Number.isSafeInteger(length) && length >= 0 ? length : integer(length, `${path}.${name}.length`, 0),
+    length:
+      typeof length === 'number' && Number.isSafeInteger(length) && length >= 0
+        ? length
+        : integer(length, `${path}.${name}.length`, 0),
     sha256,
     sha512,
     custom: v['custom'],
@@ -253,7 +279,12 @@ abstract class BaseSigned {
 export class Root extends BaseSigned {
   readonly type = 'Root' as const;
   readonly keys: ReadonlyMap<string, KeyDescriptor>;
-  readonly roles: { readonly root: RoleKeys; readonly targets: RoleKeys; readonly snapshot: RoleKeys; readonly timestamp: RoleKeys };
+  readonly roles: {
+    readonly root: RoleKeys;
+    readonly targets: RoleKeys;
+    readonly snapshot: RoleKeys;
+    readonly timestamp: RoleKeys;
+  };
   readonly consistentSnapshot: boolean;
   private constructor(o: Record<string, unknown>, path: string) {
     super(o, path);
@@ -292,7 +323,11 @@ export class Snapshot extends BaseSigned {
   private constructor(o: Record<string, unknown>, path: string) {
     super(o, path);
     const meta = new Map<string, MetaFile>();
-    for (const [name, v] of entries(record(o['meta'], `${path}.meta`), `${path}.meta`, LIMITS.maxTargetsPerRole)) {
+    for (const [name, v] of entries(
+      record(o['meta'], `${path}.meta`),
+      `${path}.meta`,
+      LIMITS.maxTargetsPerRole,
+    )) {
       meta.set(name, parseMetaFile(v, `${path}.meta.${name}`));
     }
     this.meta = meta;
@@ -312,7 +347,8 @@ export class Targets extends BaseSigned {
     const tp = `${path}.targets`;
     const raw = record(o['targets'], tp);
     const names = Object.keys(raw);
-    if (names.length > LIMITS.maxTargetsPerRole) throw capExceeded(tp, names.length, LIMITS.maxTargetsPerRole);
+    if (names.length > LIMITS.maxTargetsPerRole)
+      throw capExceeded(tp, names.length, LIMITS.maxTargetsPerRole);
     const targets = new Map<string, TargetFile>();
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
@@ -329,7 +365,8 @@ export class Targets extends BaseSigned {
     this.delegationKeys = d['keys'] === undefined ? new Map() : parseKeys(d['keys'], `${dp}.keys`);
     const rolesRaw = d['roles'] ?? [];
     if (!Array.isArray(rolesRaw)) throw invalid(`${dp}.roles`, 'expected an array');
-    if (rolesRaw.length > LIMITS.maxDelegations) throw capExceeded(`${dp}.roles`, rolesRaw.length, LIMITS.maxDelegations);
+    if (rolesRaw.length > LIMITS.maxDelegations)
+      throw capExceeded(`${dp}.roles`, rolesRaw.length, LIMITS.maxDelegations);
     const seen = new Set<string>();
     this.delegations = rolesRaw.map((raw, i) => {
       const p = `${dp}.roles[${i}]`;
@@ -338,12 +375,18 @@ export class Targets extends BaseSigned {
       // notary isValidTargetsStructure: a bad delegation name invalidates the whole file
       // (the ReDoS vector in connaisseur's redos_targets.json).
       if (!isValidDelegationName(name, roleName)) {
-        throw invalid(`${p}.name`, `${JSON.stringify(name.slice(0, 80))} is not a valid delegation of ${roleName}`);
+        throw invalid(
+          `${p}.name`,
+          `${JSON.stringify(name.slice(0, 80))} is not a valid delegation of ${roleName}`,
+        );
       }
       if (seen.has(name)) throw invalid(`${p}.name`, `${name} is delegated twice`);
       seen.add(name);
       const keys = parseRoleKeys(r, p);
-      const paths = r['paths'] === undefined ? [] : stringArray(r['paths'], `${p}.paths`, LIMITS.maxTargetsPerRole);
+      const paths =
+        r['paths'] === undefined
+          ? []
+          : stringArray(r['paths'], `${p}.paths`, LIMITS.maxTargetsPerRole);
       return { name, keyIds: keys.keyIds, threshold: keys.threshold, paths };
     });
   }
@@ -373,16 +416,32 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @throws InconclusiveError LIMIT_EXCEEDED (more signatures/keys/targets than LIMITS allow)
  */
 export function parseEnvelope(bytes: Uint8Array, type: 'Root', role: string): Envelope<Root>;
-export function parseEnvelope(bytes: Uint8Array, type: 'Timestamp', role: string): Envelope<Timestamp>;
-export function parseEnvelope(bytes: Uint8Array, type: 'Snapshot', role: string): Envelope<Snapshot>;
+export function parseEnvelope(
+  bytes: Uint8Array,
+  type: 'Timestamp',
+  role: string,
+): Envelope<Timestamp>;
+export function parseEnvelope(
+  bytes: Uint8Array,
+  type: 'Snapshot',
+  role: string,
+): Envelope<Snapshot>;
 export function parseEnvelope(bytes: Uint8Array, type: 'Targets', role: string): Envelope<Targets>;
-export function parseEnvelope(bytes: Uint8Array, type: MetadataType, role: string): Envelope<SignedRole> {
+export function parseEnvelope(
+  bytes: Uint8Array,
+  type: MetadataType,
+  role: string,
+): Envelope<SignedRole> {
   const path = `${role}.json`;
   let json: unknown;
   try {
     json = JSON.parse(UTF8.decode(bytes));
   } catch (err) {
-    throw new VerificationError('METADATA_INVALID', `${path}: not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new VerificationError(
+      'METADATA_INVALID',
+      `${path}: not valid JSON: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const env = record(json, path);
   const signedRaw = record(env['signed'], `${path}: signed`);
@@ -406,11 +465,18 @@ export function parseEnvelope(bytes: Uint8Array, type: MetadataType, role: strin
   }
   const sp = `${path}: signed`;
   const signed =
-    type === 'Root' ? Root.fromJSON(signedRaw, sp)
-    : type === 'Timestamp' ? Timestamp.fromJSON(signedRaw, sp)
-    : type === 'Snapshot' ? Snapshot.fromJSON(signedRaw, sp)
-    : Targets.fromJSON(signedRaw, role, sp);
+    type === 'Root'
+      ? Root.fromJSON(signedRaw, sp)
+      : type === 'Timestamp'
+        ? Timestamp.fromJSON(signedRaw, sp)
+        : type === 'Snapshot'
+          ? Snapshot.fromJSON(signedRaw, sp)
+          : Targets.fromJSON(signedRaw, role, sp);
   // Notary serves `signed` canonically: checking those bytes in place is cheaper than writing
   // them again; any other form (HTML-escaped, reordered, spaced) is re-encoded.
-  return { signed, signatures, canonical: canonicalMember(bytes, 'signed') ?? canonicalize(signedRaw) };
+  return {
+    signed,
+    signatures,
+    canonical: canonicalMember(bytes, 'signed') ?? canonicalize(signedRaw),
+  };
 }

@@ -14,7 +14,11 @@ export interface ResolvedTarget {
 }
 
 /** The target `tag` in exactly the role `role`, if that role verified and holds it. */
-export function targetInRole(repo: VerifiedRepository, role: string, tag: string): TargetInfo | undefined {
+export function targetInRole(
+  repo: VerifiedRepository,
+  role: string,
+  tag: string,
+): TargetInfo | undefined {
   return repo.roles.get(role)?.targets.get(tag);
 }
 
@@ -24,7 +28,11 @@ export function targetInRole(repo: VerifiedRepository, role: string, tag: string
  * walk returns that role and Docker then refuses it. With `roles`, the first of those roles
  * (exact names) that holds the tag.
  */
-export function resolveTag(repo: VerifiedRepository, tag: string, roles?: readonly string[]): ResolvedTarget | null {
+export function resolveTag(
+  repo: VerifiedRepository,
+  tag: string,
+  roles?: readonly string[],
+): ResolvedTarget | null {
   if (roles !== undefined) {
     for (const role of roles) {
       const target = targetInRole(repo, role, tag);
@@ -40,7 +48,10 @@ export function resolveTag(repo: VerifiedRepository, tag: string, roles?: readon
 }
 
 /** The first `targets/releases/*` role that holds `tag` (Docker would refuse that hit). */
-export function releasesDescendantSigned(repo: VerifiedRepository, tag: string): string | undefined {
+export function releasesDescendantSigned(
+  repo: VerifiedRepository,
+  tag: string,
+): string | undefined {
   for (const [name, role] of repo.roles) {
     if (name.startsWith(`${RELEASES_ROLE}/`) && role.targets.has(tag)) return name;
   }

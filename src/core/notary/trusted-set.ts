@@ -85,10 +85,24 @@ interface DelegationTask {
   readonly depth: number;
 }
 
+/** How a verified targets role is trusted. */
+interface AcceptedRole {
+  /** Key IDs whose signatures on the role verified. */
+  readonly valid: readonly string[];
+  readonly threshold: number;
+  /** Paths it may sign (its own narrowed by every delegating parent); null = all. */
+  readonly paths: readonly string[] | null;
+  /** Delegation depth: 0 for `targets`. */
+  readonly depth: number;
+}
+
 const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 const sha512 = (b: Uint8Array): Buffer => createHash('sha512').update(b).digest();
 
-function fail(code: ConstructorParameters<typeof VerificationError>[0], message: string): VerificationError {
+function fail(
+  code: ConstructorParameters<typeof VerificationError>[0],
+  message: string,
+): VerificationError {
   return new VerificationError(code, message);
 }
 
@@ -101,7 +115,11 @@ function iso(d: Date): string {
 }
 
 /** Distinct key IDs of `role` whose signatures over the canonical bytes verify. */
-export function validSigners(env: Envelope<Root | Timestamp | Snapshot | Targets>, keys: ReadonlyMap<string, KeyDescriptor>, role: RoleKeys): string[] {
+export function validSigners(
+  env: Envelope<Root | Timestamp | Snapshot | Targets>,
+  keys: ReadonlyMap<string, KeyDescriptor>,
+  role: RoleKeys,
+): string[] {
   const allowed = new Set(role.keyIds);
   const valid = new Set<string>();
   for (const sig of env.signatures) {
@@ -110,13 +128,16 @@ export function validSigners(env: Envelope<Root | Timestamp | Snapshot | Targets
     const desc = keys.get(sig.keyId);
     if (desc === undefined) continue;
     const parsed = parseTufKey(desc.keyId, desc.keyType, desc.publicValue);
-    if (parsed.ok && verifyTufSignature(parsed.key, sig.method, sig.sig, env.canonical)) valid.add(sig.keyId);
+    if (parsed.ok && verifyTufSignature(parsed.key, sig.method, sig.sig, env.canonical))
+      valid.add(sig.keyId);
   }
   return [...valid];
 }
 
 function metaId(meta: MetaFile): string {
-  return meta.sha256 ? `sha256:${meta.sha256.toString('hex')}` : `sha512:${meta.sha512!.toString('hex')}`;
+  return meta.sha256
+    ? `sha256:${meta.sha256.toString('hex')}`
+    : `sha512:${meta.sha512!.toString('hex')}`;
 }
 
 function expectation(role: string, meta: MetaFile, cap: number): MetaExpectation {
@@ -129,7 +150,10 @@ function expectation(role: string, meta: MetaFile, cap: number): MetaExpectation
 }
 
 /** Effective paths of a delegation: its prefixes that fall under a parent prefix (notary RestrictDelegationPathPrefixes). */
-export function restrictPaths(paths: readonly string[], parentPaths: readonly string[] | null): string[] {
+export function restrictPaths(
+  paths: readonly string[],
+  parentPaths: readonly string[] | null,
+): string[] {
   if (parentPaths === null) return [...paths];
   return paths.filter((p) => parentPaths.some((pp) => p.startsWith(pp)));
 }
@@ -152,7 +176,8 @@ class TargetView implements ReadonlyMap<string, TargetInfo> {
 
   private sha256Of(name: string, t: TargetFile | undefined): string | undefined {
     // A delegate signing outside its paths is ignored (TUF 5.6.7.2.1.3); Docker needs sha256.
-    if (t === undefined || (this.paths !== null && !this.paths.some((p) => name.startsWith(p)))) return undefined;
+    if (t === undefined || (this.paths !== null && !this.paths.some((p) => name.startsWith(p))))
+      return undefined;
     return t.sha256;
   }
 
@@ -163,7 +188,13 @@ class TargetView implements ReadonlyMap<string, TargetInfo> {
     const sha256 = this.sha256Of(name, t);
     if (sha256 === undefined) return undefined;
     const hex = Buffer.from(sha256, 'base64').toString('hex');
-    const info: TargetInfo = { name, length: t!.length, sha256: hex, digest: `sha256:${hex}`, ...(t!.custom !== undefined ? { custom: t!.custom } : {}) };
+    const info: TargetInfo = {
+      name,
+      length: t!.length,
+      sha256: hex,
+      digest: `sha256:${hex}`,
+      ...(t!.custom !== undefined ? { custom: t!.custom } : {}),
+    };
     this.built.set(name, info);
     return info;
   }
@@ -200,7 +231,10 @@ class TargetView implements ReadonlyMap<string, TargetInfo> {
   [Symbol.iterator](): ReturnType<Map<string, TargetInfo>['entries']> {
     return this.materialize().entries();
   }
-  forEach(callback: (value: TargetInfo, key: string, map: ReadonlyMap<string, TargetInfo>) => void, thisArg?: unknown): void {
+  forEach(
+    callback: (value: TargetInfo, key: string, map: ReadonlyMap<string, TargetInfo>) => void,
+    thisArg?: unknown,
+  ): void {
     for (const [key, value] of this.materialize()) callback.call(thisArg, value, key, this);
   }
 }
@@ -269,10 +303,17 @@ export class TrustedSet {
       const pv = prev.envelope.signed.version;
       const v = env.signed.version;
       // TUF 5.3.5: a root version must never go back.
-      if (v < pv) throw fail('ROLLBACK_DETECTED', `root.json is version ${v}, older than the trusted version ${pv}`);
+      if (v < pv)
+        throw fail(
+          'ROLLBACK_DETECTED',
+          `root.json is version ${v}, older than the trusted version ${pv}`,
+        );
       if (v === pv) {
         if (!this.newestRoot.sha256.equals(prev.sha256)) {
-          throw fail('ROLLBACK_DETECTED', `root.json version ${v} differs from the version ${v} already trusted`);
+          throw fail(
+            'ROLLBACK_DETECTED',
+            `root.json version ${v} differs from the version ${v} already trusted`,
+          );
         }
         return this.acceptFinalRoot(prev);
       }
@@ -282,7 +323,10 @@ export class TrustedSet {
       return pv + 1;
     }
     const anchored = this.tryAnchor(env, true);
-    if (anchored.ok) return this.acceptFinalRoot(this.trusted(env, anchored.mode, anchored.signers, this.newestRoot));
+    if (anchored.ok)
+      return this.acceptFinalRoot(
+        this.trusted(env, anchored.mode, anchored.signers, this.newestRoot),
+      );
     if (env.signed.version <= 1) throw fail('ROOT_NOT_TRUSTED', anchored.reason);
     // Pins anchor the chain (notes pitfalls 16/17): look for an older, pinned root and
     // follow the rotations from there up to root.json.
@@ -300,7 +344,10 @@ export class TrustedSet {
     if (!newest) throw new Error('updateRoot must come first');
     if (this.walkUp && this.walkUp.next === version) {
       if (bytes === null) {
-        throw fail('ROOT_NOT_TRUSTED', `root version ${version} is missing on the server: cannot follow the rotation to version ${newest.env.signed.version}`);
+        throw fail(
+          'ROOT_NOT_TRUSTED',
+          `root version ${version} is missing on the server: cannot follow the rotation to version ${newest.env.signed.version}`,
+        );
       }
       const env = this.parseRootVersion(version, bytes);
       // TUF 5.3.4/5.3.5 for every intermediate version.
@@ -314,12 +361,14 @@ export class TrustedSet {
     }
     if (this.walkDown && this.walkDown.next === version) {
       const { stack, reason } = this.walkDown;
-      if (bytes === null) throw fail('ROOT_NOT_TRUSTED', `${reason}; no older root version is pinned either`);
+      if (bytes === null)
+        throw fail('ROOT_NOT_TRUSTED', `${reason}; no older root version is pinned either`);
       const env = this.parseRootVersion(version, bytes);
       const anchored = this.tryAnchor(env, false);
       if (anchored.ok) {
         let current = this.trusted(env, anchored.mode, anchored.signers);
-        for (let i = stack.length - 1; i >= 0; i--) current = this.rotate(current, stack[i]!, false);
+        for (let i = stack.length - 1; i >= 0; i--)
+          current = this.rotate(current, stack[i]!, false);
         this.walkDown = undefined;
         return this.acceptFinalRoot(this.rotate(current, newest.env, true, newest));
       }
@@ -334,30 +383,55 @@ export class TrustedSet {
   }
 
   private tooManyRotations(from: number, to: number): InconclusiveError {
-    return new InconclusiveError('LIMIT_EXCEEDED', `root rotation from version ${from} to ${to} exceeds ${LIMITS.maxRootRotations} steps`);
+    return new InconclusiveError(
+      'LIMIT_EXCEEDED',
+      `root rotation from version ${from} to ${to} exceeds ${LIMITS.maxRootRotations} steps`,
+    );
   }
 
   private parseRootVersion(version: number, bytes: Uint8Array): Envelope<Root> {
     const env = parseEnvelope(bytes, 'Root', `${version}.root`);
     if (env.signed.version !== version) {
-      throw fail('METADATA_INVALID', `${version}.root.json holds root version ${env.signed.version}`);
+      throw fail(
+        'METADATA_INVALID',
+        `${version}.root.json holds root version ${env.signed.version}`,
+      );
     }
     return env;
   }
 
-  private trusted(env: Envelope<Root>, mode: AnchorMode, signers: readonly string[], served?: { sha256: Buffer; sha512: Buffer }): TrustedRoot {
-    return { envelope: env, mode, selfSigners: signers, sha256: served?.sha256 ?? Buffer.alloc(0), sha512: served?.sha512 ?? Buffer.alloc(0) };
+  private trusted(
+    env: Envelope<Root>,
+    mode: AnchorMode,
+    signers: readonly string[],
+    served?: { sha256: Buffer; sha512: Buffer },
+  ): TrustedRoot {
+    return {
+      envelope: env,
+      mode,
+      selfSigners: signers,
+      sha256: served?.sha256 ?? Buffer.alloc(0),
+      sha512: served?.sha512 ?? Buffer.alloc(0),
+    };
   }
 
   /** Whether a root key may count toward the root threshold, and whether the policy pins it. */
-  private rootKeyStatus(key: TufPublicKey, mode: AnchorMode, now: Date | null): { eligible: boolean; pinned: boolean; problem?: string } {
+  private rootKeyStatus(
+    key: TufPublicKey,
+    mode: AnchorMode,
+    now: Date | null,
+  ): { eligible: boolean; pinned: boolean; problem?: string } {
     if (mode === 'publicKey') {
       return { eligible: true, pinned: this.anchor.rootPublicKeys.some((k) => k.equals(key.key)) };
     }
     if (!key.cert) {
       // notary only accepts certificates as root keys; a bare key counts when pinned by its ID.
       const pinned = this.anchor.rootKeyIds.has(key.keyId);
-      return { eligible: pinned, pinned, ...(pinned ? {} : { problem: `root key ${key.keyId} is not a certificate` }) };
+      return {
+        eligible: pinned,
+        pinned,
+        ...(pinned ? {} : { problem: `root key ${key.keyId} is not a certificate` }),
+      };
     }
     const problem = rootCertificateProblem(key.cert, this.gun, now);
     if (problem !== undefined) return { eligible: false, pinned: false, problem };
@@ -365,18 +439,27 @@ export class TrustedSet {
     const pinned =
       this.anchor.rootKeyIds.has(key.keyId) ||
       this.anchor.rootCertFingerprints.has(fingerprint) ||
-      (this.anchor.rootCAs.length > 0 && chainsTo(key.cert, key.intermediates!, this.anchor.rootCAs, this.now));
+      (this.anchor.rootCAs.length > 0 &&
+        chainsTo(key.cert, key.intermediates!, this.anchor.rootCAs, this.now));
     return { eligible: true, pinned };
   }
 
-  private eligibleSigners(root: Root, signers: readonly string[], mode: AnchorMode, now: Date | null): { eligible: string[]; pinned: boolean; problems: string[] } {
+  private eligibleSigners(
+    root: Root,
+    signers: readonly string[],
+    mode: AnchorMode,
+    now: Date | null,
+  ): { eligible: string[]; pinned: boolean; problems: string[] } {
     const eligible: string[] = [];
     const problems: string[] = [];
     let pinned = false;
     for (const id of signers) {
       const desc = root.keys.get(id)!;
       // validSigners only returns keys that parsed (the parse is cached).
-      const parsed = parseTufKey(desc.keyId, desc.keyType, desc.publicValue) as { ok: true; key: TufPublicKey };
+      const parsed = parseTufKey(desc.keyId, desc.keyType, desc.publicValue) as {
+        ok: true;
+        key: TufPublicKey;
+      };
       const st = this.rootKeyStatus(parsed.key, mode, now);
       if (st.problem !== undefined) problems.push(st.problem);
       if (!st.eligible) continue;
@@ -387,34 +470,54 @@ export class TrustedSet {
   }
 
   /** Root is trusted when a threshold of its root keys signed it and one of them is pinned (or TOFU is allowed). */
-  private tryAnchor(env: Envelope<Root>, final: boolean): { ok: true; mode: AnchorMode; signers: string[] } | { ok: false; reason: string } {
+  private tryAnchor(
+    env: Envelope<Root>,
+    final: boolean,
+  ): { ok: true; mode: AnchorMode; signers: string[] } | { ok: false; reason: string } {
     const root = env.signed;
     const signers = validSigners(env, root.keys, root.roles.root);
     const name = `root version ${root.version}`;
-    if (signers.length === 0) return { ok: false, reason: `${name} has no valid signature by its root keys` };
-    const modes: AnchorMode[] = this.anchor.rootPublicKeys.length > 0 ? ['x509', 'publicKey'] : ['x509'];
+    if (signers.length === 0)
+      return { ok: false, reason: `${name} has no valid signature by its root keys` };
+    const modes: AnchorMode[] =
+      this.anchor.rootPublicKeys.length > 0 ? ['x509', 'publicKey'] : ['x509'];
     const problems: string[] = [];
     for (const mode of modes) {
       const r = this.eligibleSigners(root, signers, mode, final ? this.now : null);
       problems.push(...r.problems);
       const tofu = mode === 'x509' && this.anchor.trustOnFirstUse;
-      if (r.eligible.length >= root.roles.root.threshold && (r.pinned || tofu)) return { ok: true, mode, signers };
+      if (r.eligible.length >= root.roles.root.threshold && (r.pinned || tofu))
+        return { ok: true, mode, signers };
     }
-    return { ok: false, reason: `${name} is not signed by a root key the policy pins${problemsText(problems)}` };
+    return {
+      ok: false,
+      reason: `${name} is not signed by a root key the policy pins${problemsText(problems)}`,
+    };
   }
 
   /** TUF 5.3.4 (old root's threshold) and 5.3.5 (new root's own threshold). */
-  private rotate(current: TrustedRoot, env: Envelope<Root>, final: boolean, served?: { sha256: Buffer; sha512: Buffer }): TrustedRoot {
+  private rotate(
+    current: TrustedRoot,
+    env: Envelope<Root>,
+    final: boolean,
+    served?: { sha256: Buffer; sha512: Buffer },
+  ): TrustedRoot {
     const prev = current.envelope.signed;
     const next = env.signed;
     const byOld = validSigners(env, prev.keys, prev.roles.root);
     if (byOld.length < prev.roles.root.threshold) {
-      throw fail('ROOT_NOT_TRUSTED', `root version ${next.version} is not signed by ${prev.roles.root.threshold} key(s) of the trusted root version ${prev.version} (${byOld.length} valid)`);
+      throw fail(
+        'ROOT_NOT_TRUSTED',
+        `root version ${next.version} is not signed by ${prev.roles.root.threshold} key(s) of the trusted root version ${prev.version} (${byOld.length} valid)`,
+      );
     }
     const self = validSigners(env, next.keys, next.roles.root);
     const r = this.eligibleSigners(next, self, current.mode, final ? this.now : null);
     if (r.eligible.length < next.roles.root.threshold) {
-      throw fail('ROOT_NOT_TRUSTED', `root version ${next.version} is not signed by ${next.roles.root.threshold} of its own root keys (${r.eligible.length} valid)${problemsText(r.problems)}`);
+      throw fail(
+        'ROOT_NOT_TRUSTED',
+        `root version ${next.version} is not signed by ${next.roles.root.threshold} of its own root keys (${r.eligible.length} valid)${problemsText(r.problems)}`,
+      );
     }
     return this.trusted(env, current.mode, self, served);
   }
@@ -425,8 +528,12 @@ export class TrustedSet {
     if (r.isExpired(this.now)) throw fail('METADATA_EXPIRED', `root expired at ${iso(r.expires)}`);
     const prev = this.previous?.root.envelope.signed;
     if (prev && prev.version !== r.version) {
-      const same = (a: RoleKeys, b: RoleKeys): boolean => a.keyIds.length === b.keyIds.length && a.keyIds.every((k) => b.keyIds.includes(k));
-      if (!same(prev.roles.timestamp, r.roles.timestamp) || !same(prev.roles.snapshot, r.roles.snapshot)) {
+      const same = (a: RoleKeys, b: RoleKeys): boolean =>
+        a.keyIds.length === b.keyIds.length && a.keyIds.every((k) => b.keyIds.includes(k));
+      if (
+        !same(prev.roles.timestamp, r.roles.timestamp) ||
+        !same(prev.roles.snapshot, r.roles.snapshot)
+      ) {
         this.floors.delete('timestamp');
         this.floors.delete('snapshot');
       }
@@ -442,10 +549,14 @@ export class TrustedSet {
     if (!root) throw new Error('the root is not trusted yet');
     if (!this.rootChecked) {
       const r = root.envelope.signed;
-      if (r.isExpired(this.now)) throw fail('METADATA_EXPIRED', `root expired at ${iso(r.expires)}`);
+      if (r.isExpired(this.now))
+        throw fail('METADATA_EXPIRED', `root expired at ${iso(r.expires)}`);
       const e = this.eligibleSigners(r, root.selfSigners, root.mode, this.now);
       if (e.eligible.length < r.roles.root.threshold) {
-        throw fail('ROOT_NOT_TRUSTED', `root version ${r.version} is no longer valid${problemsText(e.problems)}`);
+        throw fail(
+          'ROOT_NOT_TRUSTED',
+          `root version ${r.version} is no longer valid${problemsText(e.problems)}`,
+        );
       }
       this.rootChecked = true;
     }
@@ -455,11 +566,20 @@ export class TrustedSet {
   // ---------------------------------------------------------------------------------------------
   // Timestamp (TUF 5.4), snapshot (5.5), targets (5.6)
 
-  private requireThreshold(env: Envelope<Timestamp | Snapshot | Targets>, keys: ReadonlyMap<string, KeyDescriptor>, role: RoleKeys, name: string): string[] {
+  private requireThreshold(
+    env: Envelope<Timestamp | Snapshot | Targets>,
+    keys: ReadonlyMap<string, KeyDescriptor>,
+    role: RoleKeys,
+    name: string,
+  ): string[] {
     const valid = validSigners(env, keys, role);
-    if (valid.length === 0) throw fail('SIGNATURE_INVALID', `${name} has no valid signature by its role keys`);
+    if (valid.length === 0)
+      throw fail('SIGNATURE_INVALID', `${name} has no valid signature by its role keys`);
     if (valid.length < role.threshold) {
-      throw fail('THRESHOLD_NOT_MET', `${name} has ${valid.length} valid signature(s), its threshold is ${role.threshold}`);
+      throw fail(
+        'THRESHOLD_NOT_MET',
+        `${name} has ${valid.length} valid signature(s), its threshold is ${role.threshold}`,
+      );
     }
     return valid;
   }
@@ -467,17 +587,25 @@ export class TrustedSet {
   private checkFloor(name: string, version: number): void {
     const floor = this.floors.get(name);
     if (floor !== undefined && version < floor) {
-      throw fail('ROLLBACK_DETECTED', `${name} version ${version} is older than the version ${floor} already trusted`);
+      throw fail(
+        'ROLLBACK_DETECTED',
+        `${name} version ${version} is older than the version ${floor} already trusted`,
+      );
     }
   }
 
   private checkServed(name: string, bytes: Uint8Array, meta: MetaFile, by: string): void {
     // The length is an upper bound on the download (notary ErrMaliciousServer).
     if (meta.length !== undefined && bytes.length > meta.length) {
-      throw fail('SIGNATURE_INVALID', `${name}: served ${bytes.length} bytes, ${by} allows at most ${meta.length}`);
+      throw fail(
+        'SIGNATURE_INVALID',
+        `${name}: served ${bytes.length} bytes, ${by} allows at most ${meta.length}`,
+      );
     }
-    if (meta.sha256 && !sha256(bytes).equals(meta.sha256)) throw fail('SIGNATURE_INVALID', `${name}: sha256 does not match ${by}`);
-    if (meta.sha512 && !sha512(bytes).equals(meta.sha512)) throw fail('SIGNATURE_INVALID', `${name}: sha512 does not match ${by}`);
+    if (meta.sha256 && !sha256(bytes).equals(meta.sha256))
+      throw fail('SIGNATURE_INVALID', `${name}: sha256 does not match ${by}`);
+    if (meta.sha512 && !sha512(bytes).equals(meta.sha512))
+      throw fail('SIGNATURE_INVALID', `${name}: sha512 does not match ${by}`);
   }
 
   /**
@@ -489,18 +617,30 @@ export class TrustedSet {
   updateTimestamp(bytes: Uint8Array): void {
     const root = this.requireRoot().envelope.signed;
     if (bytes.length > LIMITS.maxTimestampBytes) {
-      throw new InconclusiveError('LIMIT_EXCEEDED', `timestamp.json is larger than ${LIMITS.maxTimestampBytes} bytes`);
+      throw new InconclusiveError(
+        'LIMIT_EXCEEDED',
+        `timestamp.json is larger than ${LIMITS.maxTimestampBytes} bytes`,
+      );
     }
     const env = parseEnvelope(bytes, 'Timestamp', 'timestamp');
     const ts = env.signed;
     this.requireThreshold(env, root.keys, root.roles.timestamp, 'timestamp'); // 5.4.2
     this.checkFloor('timestamp', ts.version); // 5.4.3.1
     const prevSnap = this.previous?.verified?.snapshot.signed;
-    const prevMetaVersion = this.floors.get('snapshot') === undefined ? undefined : prevSnap?.version;
-    if (ts.snapshot.version !== undefined && prevMetaVersion !== undefined && ts.snapshot.version < prevMetaVersion) {
-      throw fail('ROLLBACK_DETECTED', `timestamp names snapshot version ${ts.snapshot.version}, older than the trusted ${prevMetaVersion}`); // 5.4.3.2
+    const prevMetaVersion =
+      this.floors.get('snapshot') === undefined ? undefined : prevSnap?.version;
+    if (
+      ts.snapshot.version !== undefined &&
+      prevMetaVersion !== undefined &&
+      ts.snapshot.version < prevMetaVersion
+    ) {
+      throw fail(
+        'ROLLBACK_DETECTED',
+        `timestamp names snapshot version ${ts.snapshot.version}, older than the trusted ${prevMetaVersion}`,
+      ); // 5.4.3.2
     }
-    if (ts.isExpired(this.now)) throw fail('METADATA_EXPIRED', `timestamp expired at ${iso(ts.expires)}`); // 5.4.4
+    if (ts.isExpired(this.now))
+      throw fail('METADATA_EXPIRED', `timestamp expired at ${iso(ts.expires)}`); // 5.4.4
     this.timestamp = env;
     this.floors.set('timestamp', ts.version);
     this.snapshotId = metaId(ts.snapshot);
@@ -513,7 +653,11 @@ export class TrustedSet {
       // The root changed (keys may have): verify the unchanged bytes again, nothing is refetched.
       this.updateSnapshot(prev.bytes.get('snapshot')!);
       this.updateTargets(prev.bytes.get('targets')!);
-      for (let pending = this.pendingDelegations(); pending.length > 0; pending = this.pendingDelegations()) {
+      for (
+        let pending = this.pendingDelegations();
+        pending.length > 0;
+        pending = this.pendingDelegations()
+      ) {
         // Same snapshot and parent bytes give the same delegations, all fetched last time.
         for (const p of pending) this.updateDelegation(p.role, prev.bytes.get(p.role)!);
       }
@@ -522,7 +666,8 @@ export class TrustedSet {
     }
     // Same root, same snapshot bytes: the verified result stands; only time and floors moved.
     const snap = prev.snapshot.signed;
-    if (snap.isExpired(this.now)) throw fail('METADATA_EXPIRED', `snapshot expired at ${iso(snap.expires)}`);
+    if (snap.isExpired(this.now))
+      throw fail('METADATA_EXPIRED', `snapshot expired at ${iso(snap.expires)}`);
     this.checkFloor('snapshot', snap.version);
     this.snapshot = prev.snapshot;
     this.floors.set('snapshot', snap.version);
@@ -533,9 +678,14 @@ export class TrustedSet {
       if (dropped.some((d) => role.name.startsWith(`${d}/`))) continue;
       this.checkFloor(role.name, role.version);
       if (role.expires.getTime() < this.now.getTime()) {
-        if (role.name === 'targets') throw fail('METADATA_EXPIRED', `targets expired at ${iso(role.expires)}`);
+        if (role.name === 'targets')
+          throw fail('METADATA_EXPIRED', `targets expired at ${iso(role.expires)}`);
         dropped.push(role.name);
-        this.problems.push({ role: role.name, code: 'METADATA_EXPIRED', message: `${role.name} expired at ${iso(role.expires)}` });
+        this.problems.push({
+          role: role.name,
+          code: 'METADATA_EXPIRED',
+          message: `${role.name} expired at ${iso(role.expires)}`,
+        });
         continue;
       }
       this.roles.set(role.name, role);
@@ -565,7 +715,10 @@ export class TrustedSet {
     const r = root.envelope.signed;
     this.requireThreshold(env, r.keys, r.roles.snapshot, 'snapshot'); // 5.5.3
     if (meta.version !== undefined && meta.version !== snap.version) {
-      throw fail('METADATA_INVALID', `snapshot is version ${snap.version}, the timestamp names version ${meta.version}`); // 5.5.4
+      throw fail(
+        'METADATA_INVALID',
+        `snapshot is version ${snap.version}, the timestamp names version ${meta.version}`,
+      ); // 5.5.4
     }
     this.checkFloor('snapshot', snap.version); // 5.5.5
     const prev = this.previous?.verified?.snapshot.signed;
@@ -573,15 +726,22 @@ export class TrustedSet {
       for (const [name, m] of prev.meta) {
         const now = snap.meta.get(name);
         if (m.version !== undefined && now?.version !== undefined && now.version < m.version) {
-          throw fail('ROLLBACK_DETECTED', `snapshot lists ${name} version ${now.version}, older than the trusted ${m.version}`);
+          throw fail(
+            'ROLLBACK_DETECTED',
+            `snapshot lists ${name} version ${now.version}, older than the trusted ${m.version}`,
+          );
         }
       }
     }
-    if (snap.isExpired(this.now)) throw fail('METADATA_EXPIRED', `snapshot expired at ${iso(snap.expires)}`); // 5.5.6
+    if (snap.isExpired(this.now))
+      throw fail('METADATA_EXPIRED', `snapshot expired at ${iso(snap.expires)}`); // 5.5.6
     // notary checks the trusted root against the snapshot's root entry (tuf/builder.go).
     const rootMeta = snap.meta.get('root');
     if (rootMeta && root.sha256.length > 0) {
-      if ((rootMeta.sha256 && !rootMeta.sha256.equals(root.sha256)) || (rootMeta.sha512 && !rootMeta.sha512.equals(root.sha512))) {
+      if (
+        (rootMeta.sha256 && !rootMeta.sha256.equals(root.sha256)) ||
+        (rootMeta.sha512 && !rootMeta.sha512.equals(root.sha512))
+      ) {
         throw fail('SIGNATURE_INVALID', 'root.json does not match the hashes in the snapshot');
       }
     }
@@ -603,7 +763,10 @@ export class TrustedSet {
     this.checkServed(name, bytes, meta, 'the snapshot'); // 5.6.2
     const env = parseEnvelope(bytes, 'Targets', name);
     if (meta.version !== undefined && meta.version !== env.signed.version) {
-      throw fail('METADATA_INVALID', `${name} is version ${env.signed.version}, the snapshot names version ${meta.version}`); // 5.6.4
+      throw fail(
+        'METADATA_INVALID',
+        `${name} is version ${env.signed.version}, the snapshot names version ${meta.version}`,
+      ); // 5.6.4
     }
     return env;
   }
@@ -619,17 +782,39 @@ export class TrustedSet {
     const t = env.signed;
     const valid = this.requireThreshold(env, r.keys, r.roles.targets, 'targets'); // 5.6.3
     this.checkFloor('targets', t.version); // 5.6.5
-    if (t.isExpired(this.now)) throw fail('METADATA_EXPIRED', `targets expired at ${iso(t.expires)}`); // 5.6.6
-    this.acceptTargets('targets', env, valid, r.roles.targets.threshold, null, 0);
+    if (t.isExpired(this.now))
+      throw fail('METADATA_EXPIRED', `targets expired at ${iso(t.expires)}`); // 5.6.6
+    this.acceptTargets('targets', env, {
+      valid,
+      threshold: r.roles.targets.threshold,
+      paths: null,
+      depth: 0,
+    });
     this.targetsDone = true;
   }
 
-  private acceptTargets(name: string, env: Envelope<Targets>, valid: readonly string[], threshold: number, paths: readonly string[] | null, depth: number): void {
+  /** Trust a verified targets role: its targets (within `paths`) and the delegations it declares. */
+  private acceptTargets(name: string, env: Envelope<Targets>, trust: AcceptedRole): void {
+    const { valid, threshold, paths, depth } = trust;
     const t = env.signed;
-    this.roles.set(name, { name, version: t.version, expires: t.expires, validKeyIds: valid, threshold, paths, targets: new TargetView(t.targets, paths) });
+    this.roles.set(name, {
+      name,
+      version: t.version,
+      expires: t.expires,
+      validKeyIds: valid,
+      threshold,
+      paths,
+      targets: new TargetView(t.targets, paths),
+    });
     this.floors.set(name, t.version);
     for (const role of t.delegations) {
-      this.queue.push({ role, parent: name, parentPaths: paths, keys: t.delegationKeys, depth: depth + 1 });
+      this.queue.push({
+        role,
+        parent: name,
+        parentPaths: paths,
+        keys: t.delegationKeys,
+        depth: depth + 1,
+      });
     }
   }
 
@@ -645,16 +830,28 @@ export class TrustedSet {
     for (const task of queue) {
       const name = task.role.name;
       if (task.depth > LIMITS.maxDelegationDepth) {
-        this.problems.push({ role: name, code: 'LIMIT_EXCEEDED', message: `${name} is nested deeper than ${LIMITS.maxDelegationDepth} levels; ignored` });
+        this.problems.push({
+          role: name,
+          code: 'LIMIT_EXCEEDED',
+          message: `${name} is nested deeper than ${LIMITS.maxDelegationDepth} levels; ignored`,
+        });
         continue;
       }
       const exp = this.expectedRole(name);
       if (exp === null) {
-        this.problems.push({ role: name, code: 'NO_TRUST_DATA', message: `${name} is delegated by ${task.parent} but not listed in the snapshot; ignored` });
+        this.problems.push({
+          role: name,
+          code: 'NO_TRUST_DATA',
+          message: `${name} is delegated by ${task.parent} but not listed in the snapshot; ignored`,
+        });
         continue;
       }
       if (++this.delegationsSeen > LIMITS.maxDelegations) {
-        this.problems.push({ role: name, code: 'LIMIT_EXCEEDED', message: `more than ${LIMITS.maxDelegations} delegated roles; ${name} ignored` });
+        this.problems.push({
+          role: name,
+          code: 'LIMIT_EXCEEDED',
+          message: `more than ${LIMITS.maxDelegations} delegated roles; ${name} ignored`,
+        });
         continue;
       }
       this.awaiting.set(name, task);
@@ -673,29 +870,51 @@ export class TrustedSet {
     const task = this.awaiting.get(name);
     if (!task) throw new Error(`delegation ${name} was not requested`);
     this.awaiting.delete(name);
-    if (bytes === null) throw fail('NO_TRUST_DATA', `${name} is listed in the snapshot but the server has no such file`);
+    if (bytes === null)
+      throw fail(
+        'NO_TRUST_DATA',
+        `${name} is listed in the snapshot but the server has no such file`,
+      );
     const env = this.verifyTargetsBytes(name, bytes);
     this.bytes.set(name, bytes);
     const t = env.signed;
     const valid = validSigners(env, task.keys, task.role);
     if (valid.length < task.role.threshold) {
       const code = valid.length === 0 ? 'SIGNATURE_INVALID' : 'THRESHOLD_NOT_MET';
-      this.problems.push({ role: name, code, message: `${name} has ${valid.length} valid signature(s), its threshold is ${task.role.threshold}; ignored` });
+      this.problems.push({
+        role: name,
+        code,
+        message: `${name} has ${valid.length} valid signature(s), its threshold is ${task.role.threshold}; ignored`,
+      });
       return;
     }
     this.checkFloor(name, t.version);
     if (t.isExpired(this.now)) {
-      this.problems.push({ role: name, code: 'METADATA_EXPIRED', message: `${name} expired at ${iso(t.expires)}; ignored` });
+      this.problems.push({
+        role: name,
+        code: 'METADATA_EXPIRED',
+        message: `${name} expired at ${iso(t.expires)}; ignored`,
+      });
       return;
     }
-    this.acceptTargets(name, env, valid, task.role.threshold, restrictPaths(task.role.paths, task.parentPaths), task.depth);
+    this.acceptTargets(name, env, {
+      valid,
+      threshold: task.role.threshold,
+      paths: restrictPaths(task.role.paths, task.parentPaths),
+      depth: task.depth,
+    });
   }
 
   /** Version floors and the trusted root so far, kept even when this update fails. */
   partialState(): TrustedState | undefined {
     const root = this.rootChecked ? this.root : this.previous?.root;
     if (!root) return undefined;
-    return { gun: this.gun, root, floors: new Map(this.floors), ...(this.previous?.verified ? { verified: this.previous.verified } : {}) };
+    return {
+      gun: this.gun,
+      root,
+      floors: new Map(this.floors),
+      ...(this.previous?.verified ? { verified: this.previous.verified } : {}),
+    };
   }
 
   /**
@@ -704,11 +923,21 @@ export class TrustedSet {
    */
   finish(): { repository: VerifiedRepository; state: TrustedState } {
     const root = this.requireRoot();
-    if (!this.timestamp || !this.snapshot || !this.targetsDone || this.awaiting.size > 0 || this.queue.length > 0) {
+    if (
+      !this.timestamp ||
+      !this.snapshot ||
+      !this.targetsDone ||
+      this.awaiting.size > 0 ||
+      this.queue.length > 0
+    ) {
       throw new Error('trust data is incomplete');
     }
     const r = root.envelope.signed;
-    let expires = Math.min(r.expires.getTime(), this.timestamp.signed.expires.getTime(), this.snapshot.signed.expires.getTime());
+    let expires = Math.min(
+      r.expires.getTime(),
+      this.timestamp.signed.expires.getTime(),
+      this.snapshot.signed.expires.getTime(),
+    );
     for (const role of this.roles.values()) expires = Math.min(expires, role.expires.getTime());
     const repository: VerifiedRepository = {
       gun: this.gun,

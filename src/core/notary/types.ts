@@ -33,7 +33,14 @@ export interface VerifiedRole {
 /** A delegated role that was declared but could not be used, and why (for messages). */
 export interface RoleProblem {
   readonly role: string;
-  readonly code: 'SIGNATURE_INVALID' | 'THRESHOLD_NOT_MET' | 'METADATA_EXPIRED' | 'METADATA_INVALID' | 'NO_TRUST_DATA' | 'ROLLBACK_DETECTED' | 'LIMIT_EXCEEDED';
+  readonly code:
+    | 'SIGNATURE_INVALID'
+    | 'THRESHOLD_NOT_MET'
+    | 'METADATA_EXPIRED'
+    | 'METADATA_INVALID'
+    | 'NO_TRUST_DATA'
+    | 'ROLLBACK_DETECTED'
+    | 'LIMIT_EXCEEDED';
   readonly message: string;
 }
 

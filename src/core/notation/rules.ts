@@ -57,6 +57,18 @@ function progress(o: NotationSignatureOutcome): number {
   return o.checks.filter((c) => c.ok).length;
 }
 
+/** What {@link checkNotationPolicy} decides over. */
+export interface NotationPolicyInput {
+  /** One outcome per signature envelope found for the image (core/notation/verify.ts). */
+  readonly outcomes: readonly NotationSignatureOutcome[];
+  readonly ref: { readonly digest: string };
+  readonly policy: CompiledPolicy;
+  /** Name of the policy's Notation trust source (selects its verification level). */
+  readonly source: string;
+  /** Evaluation time for `policy.maxAgeMs`. */
+  readonly now: Date;
+}
+
 /**
  * Decide one Notation trust source for one image.
  *
@@ -72,13 +84,8 @@ function progress(o: NotationSignatureOutcome): number {
  *   (`definite: false`), because the missing one might have been valid.
  * Never throws.
  */
-export function checkNotationPolicy(
-  outcomes: readonly NotationSignatureOutcome[],
-  ref: { readonly digest: string },
-  policy: CompiledPolicy,
-  sourceName: string,
-  now: Date,
-): SourceOutcome {
+export function checkNotationPolicy(input: NotationPolicyInput): SourceOutcome {
+  const { outcomes, ref, policy, source: sourceName, now } = input;
   const digest = ref.digest;
   const deny = (code: ReasonCode, message: string, definite = true): SourceOutcome => ({
     ok: false,

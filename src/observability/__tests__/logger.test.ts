@@ -8,7 +8,86 @@ import { REDACTED, createJsonLogger, noopLogger, serializeError } from '../logge
 
 const clock = { now: () => new Date('2026-12-02T12:00:00.000Z') };
 
+const AUDIT_SAMPLE = {
+  audit: true,
+  endpoint: 'validate',
+  decidedAt: '2026-12-02T12:00:00.000Z',
+  uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+  operation: 'CREATE',
+  namespace: 'shop',
+  kind: 'Pod',
+  name: 'web-"quoted"-\u2028',
+  user: 'system:serviceaccount:kube-system:replicaset-controller',
+  images: [
+    {
+      image: 'registry.example.com/team/web:v1',
+      path: 'spec.containers[0].image',
+      digest: `sha256:${'a'.repeat(64)}`,
+      allowed: true,
+    },
+    { image: 'quay.io/x/y:1', path: 'spec.containers[1].image', allowed: false },
+  ],
+  decision: 'deny',
+  allowed: false,
+  reasons: ['NO_MATCHING_POLICY'],
+  policies: ['ClusterTrustPolicy/p'],
+  durationMs: 0.123,
+  dryRun: false,
+};
+
 describe('createJsonLogger', () => {
+  describe('when an audit record is logged', () => {
+    it('writes exactly the bytes info() writes for it', () => {
+      for (const base of [{}, { component: 'webhook', build: { v: 1 } }]) {
+        const viaInfo = new MemorySink();
+        const viaAudit = new MemorySink();
+        createJsonLogger({ stream: viaInfo, clock, base }).info('admission decision', AUDIT_SAMPLE);
+        createJsonLogger({ stream: viaAudit, clock, base }).audit?.(
+          'admission decision',
+          AUDIT_SAMPLE,
+        );
+        expect(viaAudit.raw).toEqual(viaInfo.raw);
+        expect(viaAudit.raw).toHaveLength(1);
+      }
+    });
+
+    it('still redacts secret-named base fields and keeps key order when a field repeats one', () => {
+      const sink = new MemorySink();
+      const logger = createJsonLogger({ stream: sink, clock, base: { token: 'tok-9', kind: 'x' } });
+      logger.audit?.('admission decision', AUDIT_SAMPLE);
+      expect(sink.raw.join('')).not.toContain('tok-9');
+      expect(sink.lines[0]).toMatchObject({ token: REDACTED, kind: 'Pod', uid: AUDIT_SAMPLE.uid });
+      const other = new MemorySink();
+      createJsonLogger({ stream: other, clock, base: { kind: 'x' } }).audit?.('m', AUDIT_SAMPLE);
+      const same = new MemorySink();
+      createJsonLogger({ stream: same, clock, base: { kind: 'x' } }).info('m', AUDIT_SAMPLE);
+      expect(other.raw).toEqual(same.raw);
+    });
+
+    it('writes the same bytes as info() for awkward bases and records', () => {
+      const cases: [Record<string, unknown>, Record<string, unknown>][] = [
+        [{ unset: undefined }, AUDIT_SAMPLE],
+        [{ '0': 'zero' }, AUDIT_SAMPLE],
+        [{}, { ...AUDIT_SAMPLE, '7': 'seven' }],
+        [{ component: 'webhook' }, {}],
+        [{ nested: { password: 'p' } }, AUDIT_SAMPLE],
+      ];
+      for (const [base, record] of cases) {
+        const viaInfo = new MemorySink();
+        const viaAudit = new MemorySink();
+        createJsonLogger({ stream: viaInfo, clock, base }).info('m', record);
+        createJsonLogger({ stream: viaAudit, clock, base }).audit?.('m', record);
+        expect(viaAudit.raw).toEqual(viaInfo.raw);
+      }
+    });
+
+    it('drops the line below the info level', () => {
+      const sink = new MemorySink();
+      createJsonLogger({ stream: sink, clock, level: 'warn' }).audit?.('m', AUDIT_SAMPLE);
+      expect(sink.raw).toEqual([]);
+    });
+  });
+
   describe('when fields hold secrets at any depth', () => {
     it('replaces them with [REDACTED] and keeps the rest', () => {
       const sink = new MemorySink();

@@ -20,6 +20,7 @@ import { createDeadline } from '../deadline.js';
 import {
   DefaultImageVerifier,
   type ImageVerifierOptions,
+  type MemoisedVerdict,
   type NotaryTrustData,
   type NotationSignatures,
 } from '../image-verifier.js';
@@ -687,6 +688,169 @@ describe('DefaultImageVerifier', () => {
         ['b', false],
         ['c', true],
       ]);
+    });
+  });
+
+  describe('when a verdict memo is configured', () => {
+    /** A TtlCache that counts lookups, so a memo hit can be shown to make none. */
+    class CountingCache<V> extends TtlCache<string, V> {
+      lookups = 0;
+      override getOrLoad(
+        key: string,
+        loader: () => Promise<{ value: V; ttlMs: number }>,
+      ): Promise<V> {
+        this.lookups++;
+        return super.getOrLoad(key, loader);
+      }
+    }
+
+    interface MemoHarness {
+      v: DefaultImageVerifier;
+      outcomes: CountingCache<SourceOutcome>;
+      tags: CountingCache<OciDescriptor | null>;
+      memo: TtlCache<string, MemoisedVerdict>;
+      setPolicies(p: readonly CompiledPolicy[]): void;
+      setLabels(ns: string, info: NamespaceInfo): void;
+    }
+
+    function memoVerifier(
+      settings: Partial<ImageVerifierOptions['settings']> = {},
+      initial: readonly CompiledPolicy[] = [cluster('p')],
+    ): MemoHarness {
+      let snapshot = Object.freeze([...initial]);
+      const labels = new Map<string, NamespaceInfo>();
+      const outcomes = new CountingCache<SourceOutcome>({ maxEntries: 100, clock });
+      const tags = new CountingCache<OciDescriptor | null>({ maxEntries: 100, clock });
+      const memo = new TtlCache<string, MemoisedVerdict>({ maxEntries: 100, clock });
+      const v = new DefaultImageVerifier({
+        policies: { current: () => snapshot, ready: () => true },
+        namespaces: { get: (name) => labels.get(name) },
+        notary,
+        oci,
+        notation,
+        clock,
+        outcomeCache: outcomes,
+        tagCache: tags,
+        verdictMemo: memo,
+        settings: {
+          noMatchAction: 'deny',
+          failureAction: 'deny',
+          verifyRegistryDigest: true,
+          maxTtlMs: 5 * MINUTE,
+          negativeTtlMs: 30 * SECOND,
+          tagTtlMs: 30 * SECOND,
+          ...settings,
+        },
+      });
+      return {
+        v,
+        outcomes,
+        tags,
+        memo,
+        setPolicies: (p) => (snapshot = Object.freeze([...p])),
+        setLabels: (ns, info) => labels.set(ns, info),
+      };
+    }
+
+    function lookups(h: MemoHarness): number {
+      return h.outcomes.lookups + h.tags.lookups;
+    }
+
+    it('answers a repeated image without upstream calls or cache look-ups', async () => {
+      const h = memoVerifier();
+      const first = await verifyOne(h.v, `${GUN}:v1`);
+      const before = lookups(h);
+      clock.advance(5 * SECOND);
+      const again = await verifyOne(h.v, `${GUN}:v1`);
+      expect(again).toEqual(first);
+      expect(lookups(h)).toBe(before);
+      expect(notary.calls).toHaveLength(1);
+      expect(oci.tagCalls).toHaveLength(1);
+      expect(h.memo.size).toBe(1);
+    });
+
+    it('gives each verdict the field path of the current request', async () => {
+      const h = memoVerifier();
+      await verifyOne(h.v, `${GUN}:v1`);
+      const before = lookups(h);
+      const [a, b] = await h.v.verifyImages(
+        [
+          { image: `${GUN}:v1`, path: 'spec.initContainers[0].image' },
+          { image: `${GUN}:v1`, path: 'spec.containers[2].image' },
+        ],
+        ctx(),
+      );
+      expect(lookups(h)).toBe(before);
+      expect([a?.path, b?.path]).toEqual([
+        'spec.initContainers[0].image',
+        'spec.containers[2].image',
+      ]);
+      expect(a).toMatchObject({ allowed: true, digest: D1 });
+    });
+
+    it('bypasses the memo once the policy snapshot changes', async () => {
+      const h = memoVerifier();
+      expect(await verifyOne(h.v, `${GUN}:v1`)).toMatchObject({ allowed: true });
+      h.setPolicies([cluster('p', { images: ['quay.io/*'] })]);
+      expect(codes(await verifyOne(h.v, `${GUN}:v1`))).toEqual(['NO_MATCHING_POLICY']);
+    });
+
+    it('bypasses the memo once the namespace labels change', async () => {
+      const prodOnly = cluster('prod', { namespaceSelector: { matchLabels: { env: 'prod' } } });
+      const h = memoVerifier({}, [prodOnly]);
+      h.setLabels('shop', { name: 'shop', labels: { env: 'prod' } });
+      const shop = ctx({ namespace: 'shop' });
+      expect(await verifyOne(h.v, `${GUN}:v1`, shop)).toMatchObject({ allowed: true });
+      h.setLabels('shop', { name: 'shop', labels: { env: 'dev' } });
+      expect(codes(await verifyOne(h.v, `${GUN}:v1`, shop))).toEqual(['NO_MATCHING_POLICY']);
+    });
+
+    it('expires with the shortest underlying cache entry (the tag TTL)', async () => {
+      const h = memoVerifier();
+      await verifyOne(h.v, `${GUN}:v1`);
+      clock.advance(29 * SECOND);
+      await verifyOne(h.v, `${GUN}:v1`);
+      expect(oci.tagCalls).toHaveLength(1);
+      clock.advance(2 * SECOND);
+      oci.tags.set('v1', { mediaType: MANIFEST, digest: D2, size: 100 });
+      expect(codes(await verifyOne(h.v, `${GUN}:v1`))).toEqual(['DIGEST_MISMATCH']);
+      expect(oci.tagCalls).toHaveLength(2);
+    });
+
+    it('expires with the outcome entry when that is the shortest (a cached denial)', async () => {
+      const h = memoVerifier();
+      notary.answer = repo({});
+      expect(codes(await verifyOne(h.v, `${GUN}@${D1}`))).toEqual(['TAG_NOT_SIGNED']);
+      clock.advance(29 * SECOND);
+      notary.answer = repo({ v1: D1 });
+      expect(codes(await verifyOne(h.v, `${GUN}@${D1}`))).toEqual(['TAG_NOT_SIGNED']);
+      expect(notary.calls).toHaveLength(1);
+      clock.advance(2 * SECOND);
+      expect(await verifyOne(h.v, `${GUN}@${D1}`)).toMatchObject({ allowed: true });
+      expect(notary.calls).toHaveLength(2);
+    });
+
+    it('never memoises an inconclusive verdict', async () => {
+      const h = memoVerifier();
+      notary.answer = new InconclusiveError('TRUST_SOURCE_UNAVAILABLE', 'notary down');
+      expect(await verifyOne(h.v, `${GUN}:v1`)).toMatchObject({ inconclusive: true });
+      expect(h.memo.size).toBe(0);
+      notary.answer = repo({ v1: D1 });
+      expect(await verifyOne(h.v, `${GUN}:v1`)).toMatchObject({ allowed: true });
+      expect(notary.calls).toHaveLength(2);
+    });
+
+    it('does not memoise a verdict whose registry cross-check failed uncached', async () => {
+      const h = memoVerifier();
+      oci.tags.set('v1', new InconclusiveError('TRUST_SOURCE_UNAVAILABLE', 'registry down'));
+      await verifyOne(h.v, `${GUN}:v1`);
+      expect(h.memo.size).toBe(0);
+    });
+
+    it('is not used for an evaluation instant (--at)', async () => {
+      const h = memoVerifier();
+      await verifyOne(h.v, `${GUN}:v1`, ctx({ at: new Date(START.getTime() + MINUTE) }));
+      expect(h.memo.size).toBe(0);
     });
   });
 });

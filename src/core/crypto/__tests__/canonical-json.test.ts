@@ -9,7 +9,9 @@ const c = (v: unknown): string => canonicalize(v).toString('utf8');
 describe('canonicalize', () => {
   describe('when given objects', () => {
     it('sorts keys and drops whitespace', () => {
-      expect(c({ b: 1, a: [true, false, null], c: { z: 'x', y: {} } })).toBe('{"a":[true,false,null],"b":1,"c":{"y":{},"z":"x"}}');
+      expect(c({ b: 1, a: [true, false, null], c: { z: 'x', y: {} } })).toBe(
+        '{"a":[true,false,null],"b":1,"c":{"y":{},"z":"x"}}',
+      );
     });
     it('keeps integer-like keys in byte order, unlike JSON.stringify', () => {
       expect(c(JSON.parse('{"b":0,"10":1,"9":2}'))).toBe('{"10":1,"9":2,"b":0}');
@@ -64,7 +66,9 @@ function reference(v: unknown): string {
   if (typeof v === 'boolean' || v === null) return String(v);
   if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(wf(a)), Buffer.from(wf(b))));
+  const keys = Object.keys(o).sort((a, b) =>
+    Buffer.compare(Buffer.from(wf(a)), Buffer.from(wf(b))),
+  );
   return `{${keys.map((k) => `${str(k)}:${reference(o[k])}`).join(',')}}`;
 }
 
@@ -80,12 +84,46 @@ function prng(seed: number): () => number {
   };
 }
 
-const ALPHABET = ['a', 'b', 'z', 'A', '0', '9', '-', '.', '/', '"', '\\', '<', '>', '&', '\u2028', 'é', 'ü', '\u00ff', '\u4e2d', '\ue000', '\uff5e', '\ufffd', '\u{1F600}', '\u{10FFFF}', '\ud800', '\udc00', '\n', '\t', '\u0001', '\u007f'];
+const ALPHABET = [
+  'a',
+  'b',
+  'z',
+  'A',
+  '0',
+  '9',
+  '-',
+  '.',
+  '/',
+  '"',
+  '\\',
+  '<',
+  '>',
+  '&',
+  '\u2028',
+  'é',
+  'ü',
+  '\u00ff',
+  '\u4e2d',
+  '\ue000',
+  '\uff5e',
+  '\ufffd',
+  '\u{1F600}',
+  '\u{10FFFF}',
+  '\ud800',
+  '\udc00',
+  '\n',
+  '\t',
+  '\u0001',
+  '\u007f',
+];
 
 function randomString(rnd: () => number, max: number, plain: boolean): string {
   let s = '';
   const n = Math.floor(rnd() * max);
-  for (let i = 0; i < n; i++) s += plain ? 'abcxyz019-._'[Math.floor(rnd() * 12)]! : ALPHABET[Math.floor(rnd() * ALPHABET.length)]!;
+  for (let i = 0; i < n; i++)
+    s += plain
+      ? 'abcxyz019-._'[Math.floor(rnd() * 12)]!
+      : ALPHABET[Math.floor(rnd() * ALPHABET.length)]!;
   return s;
 }
 
@@ -99,7 +137,8 @@ function randomValue(rnd: () => number, depth: number, plain: boolean): unknown 
     if (s < 0.9) return null;
     return [0, -1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER][Math.floor(rnd() * 4)];
   }
-  if (r < 0.55) return Array.from({ length: Math.floor(rnd() * 5) }, () => randomValue(rnd, depth + 1, plain));
+  if (r < 0.55)
+    return Array.from({ length: Math.floor(rnd() * 5) }, () => randomValue(rnd, depth + 1, plain));
   const o: Record<string, unknown> = {};
   const n = Math.floor(rnd() * 7);
   for (let i = 0; i < n; i++) {
@@ -139,7 +178,10 @@ describe('canonicalize (differential)', () => {
 describe('canonicalize (already-ordered input)', () => {
   describe('when keys are already in canonical order', () => {
     it('writes objects without a prototype and nested arrays', () => {
-      const o = Object.assign(Object.create(null) as Record<string, unknown>, { a: [1, [true, null]], b: { c: 'd' } });
+      const o = Object.assign(Object.create(null) as Record<string, unknown>, {
+        a: [1, [true, null]],
+        b: { c: 'd' },
+      });
       expect(c(o)).toBe('{"a":[1,[true,null]],"b":{"c":"d"}}');
     });
     it('still writes control characters raw and escapes quote and backslash', () => {
@@ -159,7 +201,9 @@ describe('canonicalize (already-ordered input)', () => {
       const arr = Object.setPrototypeOf([1, 2], Object.prototype) as unknown;
       expect(Array.isArray(arr)).toBe(true);
       expect(c(arr)).toBe('[1,2]');
-      expect(c(Object.assign(Object.create({ inherited: 1 }) as object, { own: 2 }))).toBe('{"own":2}');
+      expect(c(Object.assign(Object.create({ inherited: 1 }) as object, { own: 2 }))).toBe(
+        '{"own":2}',
+      );
     });
     it('refuses holes and non-integers below an ordered object with the JSON path', () => {
       // eslint-disable-next-line no-sparse-arrays
@@ -167,9 +211,12 @@ describe('canonicalize (already-ordered input)', () => {
       expect(() => canonicalize({ a: 1, b: { c: 0.5 } })).toThrow('$.b.c: 0.5 is not an integer');
     });
     it('passes on errors that are not encoding errors, such as a throwing getter', () => {
-      const trap = { b: 1, get a(): number {
-        throw new RangeError('boom');
-      } };
+      const trap = {
+        b: 1,
+        get a(): number {
+          throw new RangeError('boom');
+        },
+      };
       expect(() => canonicalize(trap)).toThrow(RangeError);
       expect(() => canonicalize([trap])).toThrow(RangeError);
     });
@@ -192,13 +239,19 @@ const member = (text: string | Buffer, name = 'signed'): string | null => {
 describe('canonicalMember', () => {
   describe('when the member is served in canonical form', () => {
     it('returns its bytes as a view of the input', () => {
-      const bytes = Buffer.from('{"signed":{"a":[1,-2,true,false,null,"x\\"y\\\\"],"b":{}},"signatures":[{"keyid":"k","sig":"]}"}]}');
+      const bytes = Buffer.from(
+        '{"signed":{"a":[1,-2,true,false,null,"x\\"y\\\\"],"b":{}},"signatures":[{"keyid":"k","sig":"]}"}]}',
+      );
       const out = canonicalMember(bytes, 'signed')!;
       expect(out.toString()).toBe('{"a":[1,-2,true,false,null,"x\\"y\\\\"],"b":{}}');
       expect(out.buffer).toBe(bytes.buffer);
     });
     it('finds it after other members, around whitespace, and takes the last duplicate as JSON.parse does', () => {
-      expect(member(' \t\r\n{ "x" : [ {"signed":1} , "]" ] , "n": -1.5e3 ,"t":true, "signed" : {"v":1} \n}')).toBe('{"v":1}');
+      expect(
+        member(
+          ' \t\r\n{ "x" : [ {"signed":1} , "]" ] , "n": -1.5e3 ,"t":true, "signed" : {"v":1} \n}',
+        ),
+      ).toBe('{"v":1}');
       expect(member('{"signed":{"v":1},"signed":{"v":2}}')).toBe('{"v":2}');
       expect(member('{"signed":{"b":1,"a":2},"signed":{"v":2}}')).toBe('{"v":2}');
       expect(member('{"signed":[],"other":"s\\"}"}')).toBe('[]');
@@ -209,14 +262,22 @@ describe('canonicalMember', () => {
       expect(member('{"signed":{"k":1}}', 'k')).toBeNull();
     });
     it('accepts keys in UTF-8 byte order, including prefixes and non-ASCII keys', () => {
-      expect(member('{"signed":{"a":1,"ab":2,"b":3,"z":4,"é":5,"～":6,"😀":7}}')).toBe('{"a":1,"ab":2,"b":3,"z":4,"é":5,"～":6,"😀":7}');
+      expect(member('{"signed":{"a":1,"ab":2,"b":3,"z":4,"é":5,"～":6,"😀":7}}')).toBe(
+        '{"a":1,"ab":2,"b":3,"z":4,"é":5,"～":6,"😀":7}',
+      );
       expect(member('{"signed":{"10":1,"9":2}}')).toBe('{"10":1,"9":2}');
       // Escaped keys compare by their unescaped bytes: `"` (0x22) < `.` < `\` (0x5c) < `a`.
-      expect(member('{"signed":{"\\"a":1,".":2,"\\\\":3,"a":4}}')).toBe('{"\\"a":1,".":2,"\\\\":3,"a":4}');
-      expect(member('{"signed":{"x\\"":1,"x\\\\":2,"x\\\\\\\\":3}}')).toBe('{"x\\"":1,"x\\\\":2,"x\\\\\\\\":3}');
+      expect(member('{"signed":{"\\"a":1,".":2,"\\\\":3,"a":4}}')).toBe(
+        '{"\\"a":1,".":2,"\\\\":3,"a":4}',
+      );
+      expect(member('{"signed":{"x\\"":1,"x\\\\":2,"x\\\\\\\\":3}}')).toBe(
+        '{"x\\"":1,"x\\\\":2,"x\\\\\\\\":3}',
+      );
     });
     it('accepts every safe integer form String(n) writes', () => {
-      expect(member('{"signed":[0,-1,10,9007199254740991,-9007199254740991]}')).toBe('[0,-1,10,9007199254740991,-9007199254740991]');
+      expect(member('{"signed":[0,-1,10,9007199254740991,-9007199254740991]}')).toBe(
+        '[0,-1,10,9007199254740991,-9007199254740991]',
+      );
     });
   });
 
@@ -277,6 +338,7 @@ describe('canonicalMember', () => {
       ['a non-canonical member that never ends', '{"signed":{"b":1,"a":[2'],
       ['a scalar that runs to the end', '{"a":123'],
       ['a canonical array that stops after a comma', '{"signed":[1,'],
+      ['the end of the input after the colon', '{"signed":'],
       ['nothing', ''],
     ])('returns null for %s', (_what, text) => {
       expect(member(text)).toBeNull();
@@ -299,12 +361,15 @@ describe('canonicalMember', () => {
         for (const [f, bytes] of forms.entries()) {
           let parsed: { signed: unknown };
           try {
-            parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as { signed: unknown };
+            parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as {
+              signed: unknown;
+            };
           } catch {
             continue; // raw control characters: not JSON, never reaches canonicalMember
           }
           const out = canonicalMember(bytes, 'signed');
-          if (f === 0 && out === null) throw new Error(`canonical bytes refused: ${JSON.stringify(bytes.toString())}`);
+          if (f === 0 && out === null)
+            throw new Error(`canonical bytes refused: ${JSON.stringify(bytes.toString())}`);
           if (out !== null) {
             expect(out.equals(canonicalize(parsed.signed))).toBe(true);
             accepted++;

@@ -21,7 +21,8 @@ describe('verifyTufSignature', () => {
     });
     it('accepts ecdsa-x509 and rsa-x509 keys', () => {
       const c = { cn: 'x', notBefore: new Date(0), notAfter: new Date('2100-01-01') };
-      for (const k of [x509Key('ecdsa', 0, c), x509Key('rsa', 0, c)]) expect(verifyTufSignature(pub(k), k.method, tufSign(k, msg), msg)).toBe(true);
+      for (const k of [x509Key('ecdsa', 0, c), x509Key('rsa', 0, c)])
+        expect(verifyTufSignature(pub(k), k.method, tufSign(k, msg), msg)).toBe(true);
     });
     it('accepts the "ed25519" method name as eddsa', () => {
       const k = tufKey('ed25519', 0);
@@ -41,24 +42,43 @@ describe('verifyTufSignature', () => {
     const ed = tufKey('ed25519', 0);
     const rsa = tufKey('rsa', 0);
     it.each([
-      ['a flipped byte', ec, 'ecdsa', (s: Buffer) => Buffer.concat([s.subarray(0, 10), Buffer.from([s[10]! ^ 1]), s.subarray(11)])],
+      [
+        'a flipped byte',
+        ec,
+        'ecdsa',
+        (s: Buffer) =>
+          Buffer.concat([s.subarray(0, 10), Buffer.from([s[10]! ^ 1]), s.subarray(11)]),
+      ],
       ['a DER ecdsa signature', ec, 'ecdsa', () => sign('sha256', msg, ec.privateKey)],
       ['an unknown method', ec, 'rsapkcs1v15', (s: Buffer) => s],
       ['ecdsa method on an rsa key', rsa, 'ecdsa', (s: Buffer) => s],
       ['rsapss on an ecdsa key', ec, 'rsapss', (s: Buffer) => s],
       ['eddsa on an ecdsa key', ec, 'eddsa', (s: Buffer) => s],
-      ['an rsa signature longer than the modulus', rsa, 'rsapss', (s: Buffer) => Buffer.concat([s, s])],
+      [
+        'an rsa signature longer than the modulus',
+        rsa,
+        'rsapss',
+        (s: Buffer) => Buffer.concat([s, s]),
+      ],
       ['an empty ed25519 signature', ed, 'eddsa', () => Buffer.alloc(0)],
     ])('refuses %s', (_what, key, method, change) => {
       expect(verifyTufSignature(pub(key), method, change(tufSign(key, msg)), msg)).toBe(false);
     });
     it('refuses RSA keys below 2048 bits', () => {
       const small = tufKey('rsa', 0, 1024);
-      const sig = sign('sha256', msg, { key: small.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+      const sig = sign('sha256', msg, {
+        key: small.privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
       expect(verifyTufSignature(pub(small), 'rsapss', sig, msg)).toBe(false);
     });
     it('returns false instead of throwing when node:crypto rejects the input', () => {
-      const broken = { keyId: 'x', keyType: 'ecdsa', key: { asymmetricKeyDetails: { namedCurve: 'prime256v1' } } } as unknown as TufPublicKey;
+      const broken = {
+        keyId: 'x',
+        keyType: 'ecdsa',
+        key: { asymmetricKeyDetails: { namedCurve: 'prime256v1' } },
+      } as unknown as TufPublicKey;
       expect(verifyTufSignature(broken, 'ecdsa', Buffer.alloc(64), msg)).toBe(false);
     });
     it('refuses ecdsa on curves notary does not use', () => {

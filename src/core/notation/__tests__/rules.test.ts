@@ -67,13 +67,13 @@ const untrusted = (): NotationSignatureOutcome => {
 describe('checkNotationPolicy', () => {
   describe('when there are no signer roles', () => {
     it('passes with one valid signature among failed ones and lists the identity', () => {
-      const r = checkNotationPolicy(
-        [untrusted(), signedBy('ec-leaf')],
+      const r = checkNotationPolicy({
+        outcomes: [untrusted(), signedBy('ec-leaf')],
         ref,
-        policyWith({}),
-        'notation',
-        PINNED_NOW,
-      );
+        policy: policyWith({}),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r).toEqual({
         ok: true,
         source: 'notation',
@@ -84,7 +84,13 @@ describe('checkNotationPolicy', () => {
     });
 
     it('fails with NO_TRUST_DATA when there is no signature at all', () => {
-      const r = checkNotationPolicy([], ref, policyWith({}), 'notation', PINNED_NOW);
+      const r = checkNotationPolicy({
+        outcomes: [],
+        ref,
+        policy: policyWith({}),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r).toEqual(
         expect.objectContaining({
           ok: false,
@@ -102,13 +108,13 @@ describe('checkNotationPolicy', () => {
         new VerificationError('SIGNATURE_INVALID', 'bad'),
         'strict',
       );
-      const r = checkNotationPolicy(
-        [garbage, untrusted()],
+      const r = checkNotationPolicy({
+        outcomes: [garbage, untrusted()],
         ref,
-        policyWith({}),
-        'notation',
-        PINNED_NOW,
-      );
+        policy: policyWith({}),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r.ok).toBe(false);
       if (!r.ok) {
         expect(r.reason.code).toBe('ROOT_NOT_TRUSTED');
@@ -122,13 +128,13 @@ describe('checkNotationPolicy', () => {
         new InconclusiveError('TIMEOUT', 'registry timed out'),
         'strict',
       );
-      const r = checkNotationPolicy(
-        [untrusted(), down],
+      const r = checkNotationPolicy({
+        outcomes: [untrusted(), down],
         ref,
-        policyWith({}),
-        'notation',
-        PINNED_NOW,
-      );
+        policy: policyWith({}),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r).toEqual(
         expect.objectContaining({
           ok: false,
@@ -142,25 +148,25 @@ describe('checkNotationPolicy', () => {
   describe('when the policy limits signature age', () => {
     it('fails with SIGNATURE_TOO_OLD when every valid signature is older than maxAge', () => {
       const old = signedBy('ec-leaf', new Date('2025-01-01T00:00:00Z'));
-      const r = checkNotationPolicy(
-        [old],
+      const r = checkNotationPolicy({
+        outcomes: [old],
         ref,
-        policyWith({ maxAgeMs: 15 * DAY }),
-        'notation',
-        PINNED_NOW,
-      );
+        policy: policyWith({ maxAgeMs: 15 * DAY }),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r.ok === false && r.reason.code).toBe('SIGNATURE_TOO_OLD');
     });
 
     it('passes with a fresh one and caps validUntil at signing time + maxAge', () => {
       const fresh = signedBy('ec-leaf', new Date('2025-05-30T00:00:00Z'));
-      const r = checkNotationPolicy(
-        [signedBy('ec-leaf', new Date('2025-01-01T00:00:00Z')), fresh],
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf', new Date('2025-01-01T00:00:00Z')), fresh],
         ref,
-        policyWith({ maxAgeMs: 15 * DAY }),
-        'notation',
-        PINNED_NOW,
-      );
+        policy: policyWith({ maxAgeMs: 15 * DAY }),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r.ok && r.validUntil.toISOString()).toBe('2025-06-14T00:00:00.000Z');
     });
   });
@@ -169,24 +175,24 @@ describe('checkNotationPolicy', () => {
     const signers = [signer('release', [release], true), signer('security', [security], true)];
 
     it('passes when every required role has a valid signature and names the roles', () => {
-      const r = checkNotationPolicy(
-        [signedBy('ec-leaf'), signedBy('ec-leaf2')],
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf2')],
         ref,
-        policyWith({ signers }),
-        'notation',
-        PINNED_NOW,
-      );
+        policy: policyWith({ signers }),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r.ok && r.signers).toEqual(['release', 'security']);
     });
 
     it('fails with REQUIRED_SIGNER_MISSING when one required role has none', () => {
-      const r = checkNotationPolicy(
-        [signedBy('ec-leaf')],
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf')],
         ref,
-        policyWith({ signers }),
-        'notation',
-        PINNED_NOW,
-      );
+        policy: policyWith({ signers }),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r.ok === false && r.reason).toEqual(
         expect.objectContaining({
           code: 'REQUIRED_SIGNER_MISSING',
@@ -196,16 +202,16 @@ describe('checkNotationPolicy', () => {
     });
 
     it('ignores identity-less (Notary v1) signers and thresholds naming them', () => {
-      const r = checkNotationPolicy(
-        [signedBy('ec-leaf')],
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf')],
         ref,
-        policyWith({
+        policy: policyWith({
           signers: [signer('releases', [], true)],
           thresholds: { 'targets/releases': 3 },
         }),
-        'notation',
-        PINNED_NOW,
-      );
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r.ok).toBe(true);
     });
   });
@@ -221,24 +227,24 @@ describe('checkNotationPolicy', () => {
     });
 
     it('passes with two signatures from distinct identities', () => {
-      const r = checkNotationPolicy(
-        [signedBy('ec-leaf'), signedBy('ec-leaf3')],
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf3')],
         ref,
         policy,
-        'notation',
-        PINNED_NOW,
-      );
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r.ok).toBe(true);
     });
 
     it('fails with THRESHOLD_NOT_MET for two signatures by the same key', () => {
-      const r = checkNotationPolicy(
-        [signedBy('ec-leaf'), signedBy('ec-leaf', new Date('2025-05-02T00:00:00Z'))],
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf', new Date('2025-05-02T00:00:00Z'))],
         ref,
         policy,
-        'notation',
-        PINNED_NOW,
-      );
+        source: 'notation',
+        now: PINNED_NOW,
+      });
       expect(r.ok === false && r.reason).toEqual(
         expect.objectContaining({
           code: 'THRESHOLD_NOT_MET',
@@ -253,9 +259,15 @@ describe('checkNotationPolicy', () => {
         identity({ C: 'US', O: 'Trustgate Test' }),
       ];
       const p = policyWith({ signers: [signer('rm', broad)], thresholds: { rm: 2 } });
-      expect(checkNotationPolicy([signedBy('ec-leaf')], ref, p, 'notation', PINNED_NOW).ok).toBe(
-        false,
-      );
+      expect(
+        checkNotationPolicy({
+          outcomes: [signedBy('ec-leaf')],
+          ref,
+          policy: p,
+          source: 'notation',
+          now: PINNED_NOW,
+        }).ok,
+      ).toBe(false);
       // Two keys, where only a matching that avoids the greedy choice reaches 2 (augmenting path).
       const ids = [
         identity({ C: 'US', O: 'Trustgate Test' }),
@@ -263,13 +275,13 @@ describe('checkNotationPolicy', () => {
       ];
       const q = policyWith({ signers: [signer('rm', ids)], thresholds: { rm: 2 } });
       expect(
-        checkNotationPolicy(
-          [signedBy('ec-leaf'), signedBy('ec-leaf2')],
+        checkNotationPolicy({
+          outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf2')],
           ref,
-          q,
-          'notation',
-          PINNED_NOW,
-        ).ok,
+          policy: q,
+          source: 'notation',
+          now: PINNED_NOW,
+        }).ok,
       ).toBe(true);
     });
   });
@@ -277,7 +289,10 @@ describe('checkNotationPolicy', () => {
   describe('when the source level is skip', () => {
     it('passes without any signature', () => {
       const p = policyWith({ sources: [notationSource({ level: 'skip' })] });
-      expect(checkNotationPolicy([], ref, p, 'notation', PINNED_NOW).ok).toBe(true);
+      expect(
+        checkNotationPolicy({ outcomes: [], ref, policy: p, source: 'notation', now: PINNED_NOW })
+          .ok,
+      ).toBe(true);
     });
   });
 });

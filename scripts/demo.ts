@@ -325,26 +325,28 @@ async function startServe(
 // ---------------------------------------------------------------------------------------------
 // AdmissionReviews as the kube-apiserver sends them.
 
-function podReview(uid: string, image: string): unknown {
+/** A CREATE AdmissionReview for `object` in namespace `demo`, as the kube-apiserver sends it. */
+function createReview(
+  uid: string,
+  type: { group: string; kind: string; resource: string },
+  object: { metadata: { name: string; namespace: string } } & Record<string, unknown>,
+): unknown {
+  const gvk = { group: type.group, version: 'v1', kind: type.kind };
+  const gvr = { group: type.group, version: 'v1', resource: type.resource };
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
     request: {
       uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      requestKind: { group: '', version: 'v1', kind: 'Pod' },
-      requestResource: { group: '', version: 'v1', resource: 'pods' },
-      name: 'web',
+      kind: gvk,
+      resource: gvr,
+      requestKind: gvk,
+      requestResource: gvr,
+      name: object.metadata.name,
       namespace: 'demo',
       operation: 'CREATE',
       userInfo: { username: 'developer@example.com' },
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'web', namespace: 'demo' },
-        spec: { containers: [{ name: 'web', image }] },
-      },
+      object,
       oldObject: null,
       dryRun: false,
       options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
@@ -352,41 +354,40 @@ function podReview(uid: string, image: string): unknown {
   };
 }
 
+function podReview(uid: string, image: string): unknown {
+  return createReview(
+    uid,
+    { group: '', kind: 'Pod', resource: 'pods' },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web', namespace: 'demo' },
+      spec: { containers: [{ name: 'web', image }] },
+    },
+  );
+}
+
 function deploymentReview(uid: string, image: string, initImage: string): unknown {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      requestResource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name: 'api',
-      namespace: 'demo',
-      operation: 'CREATE',
-      userInfo: { username: 'developer@example.com' },
-      object: {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'api', namespace: 'demo' },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: 'api' } },
-          template: {
-            metadata: { labels: { app: 'api' } },
-            spec: {
-              initContainers: [{ name: 'migrate', image: initImage }],
-              containers: [{ name: 'api', image }],
-            },
+  return createReview(
+    uid,
+    { group: 'apps', kind: 'Deployment', resource: 'deployments' },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'api', namespace: 'demo' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'api' } },
+        template: {
+          metadata: { labels: { app: 'api' } },
+          spec: {
+            initContainers: [{ name: 'migrate', image: initImage }],
+            containers: [{ name: 'api', image }],
           },
         },
       },
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
     },
-  };
+  );
 }
 
 interface AdmissionResponse {

@@ -16,6 +16,8 @@ import {
   compact,
   notarySource,
   readVector,
+  CONNAISSEUR_DIR,
+  connaisseurYamlKey,
   serve,
   serveSet,
   spkiPem,
@@ -28,7 +30,7 @@ const B = 'sha256:799c0fa8aa4c9fbff5a99aef1b4b5c3abb9c2f34134345005982fad3489893
 const TR5K = spkiPem(
   'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtR5kwrDK22SyCu7WMF8tCjVgeORAS2PWacRcBN/VQdVK4PVk1w4pMWlz9AHQthDGl+W2k3elHkPbR+gNkK2PCA==',
 );
-const CONN = 'connaisseur/test/testdata/notaryv1';
+const CONN = CONNAISSEUR_DIR;
 const TD = `${CONN}/trust_data`;
 const PY = 'connaisseur-py/tests/data/trust_data';
 const KOLIDE = 'kolide-updater/tuf/testdata';
@@ -59,18 +61,6 @@ function rootSpkiPin(rel: string): string {
   const id = env.signed.roles.root.keyIds[0]!;
   const pem = Buffer.from(env.signed.keys.get(id)!.publicValue, 'base64').toString();
   return new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-}
-
-function yamlKey(file: string, name: string): string {
-  const text = readVector(`${CONN}/${file}`).toString();
-  const start = text.indexOf(`- name: ${name}`);
-  const block = text.slice(text.indexOf('key: |', start) + 7);
-  const lines: string[] = [];
-  for (const line of block.split('\n')) {
-    if (!line.startsWith('      ')) break;
-    lines.push(line.slice(6));
-  }
-  return lines.join('\n');
 }
 
 describe('Notary v1 outside vectors (README §5a)', () => {
@@ -184,7 +174,7 @@ describe('Notary v1 outside vectors (README §5a)', () => {
     });
 
     it('C3: a wrong pinned key does not trust the root', async () => {
-      const wrong = yamlKey('01_notaryv1.yaml', 'sse');
+      const wrong = connaisseurYamlKey('01_notaryv1.yaml', 'sse');
       await expect(
         load(
           serveSet(`${TD}/sample-image`),
@@ -236,7 +226,7 @@ describe('Notary v1 outside vectors (README §5a)', () => {
       await expect(
         load(
           serveSet(never),
-          notarySource({ pems: [yamlKey('10_unknown_keys.yaml', 'ed25519')] }),
+          notarySource({ pems: [connaisseurYamlKey('10_unknown_keys.yaml', 'ed25519')] }),
           gun,
           now,
         ),
@@ -244,10 +234,9 @@ describe('Notary v1 outside vectors (README §5a)', () => {
     });
 
     it('C8: a bare base64 pin is a configuration error', () => {
-      expect(() => parsePinnedKey(yamlKey('15_DER_key_format.yaml', 'default'))).toThrowWithCode(
-        ConfigError,
-        'INVALID_POLICY',
-      );
+      expect(() =>
+        parsePinnedKey(connaisseurYamlKey('15_DER_key_format.yaml', 'default')),
+      ).toThrowWithCode(ConfigError, 'INVALID_POLICY');
     });
 
     it.each([

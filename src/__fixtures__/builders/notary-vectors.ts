@@ -117,3 +117,22 @@ export function notarySource(
 export function spkiPem(b64: string): string {
   return `-----BEGIN PUBLIC KEY-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
 }
+
+/** Root of connaisseur's Go-tree Notary v1 vectors. */
+export const CONNAISSEUR_DIR = 'connaisseur/test/testdata/notaryv1';
+
+/**
+ * The PEM of key `name` in one of connaisseur's trust-root YAML configs (`- name: …` then an
+ * indented `key: |` block). A line scan suffices for these fixed files; no YAML parser needed.
+ */
+export function connaisseurYamlKey(file: string, name: string): string {
+  const text = readVector(`${CONNAISSEUR_DIR}/${file}`).toString();
+  const start = text.indexOf(`- name: ${name}`);
+  const block = text.slice(text.indexOf('key: |', start) + 7);
+  const lines: string[] = [];
+  for (const line of block.split('\n')) {
+    if (!line.startsWith('      ')) break;
+    lines.push(line.slice(6));
+  }
+  return lines.join('\n');
+}

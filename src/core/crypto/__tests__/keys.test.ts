@@ -10,26 +10,18 @@ import {
   tufKey,
   x509Key,
 } from '../../../__fixtures__/builders/tuf-repo.js';
-import { readVector } from '../../../__fixtures__/builders/notary-vectors.js';
+import {
+  CONNAISSEUR_DIR,
+  connaisseurYamlKey,
+  readVector,
+} from '../../../__fixtures__/builders/notary-vectors.js';
 
-const CONN = 'connaisseur/test/testdata/notaryv1';
+const CONN = CONNAISSEUR_DIR;
 const cert = {
   cn: 'example.com/app',
   notBefore: new Date('2026-01-01T00:00:00Z'),
   notAfter: new Date('2036-01-01T00:00:00Z'),
 };
-
-function yamlKey(file: string, name: string): string {
-  const text = readVector(`${CONN}/${file}`).toString();
-  const start = text.indexOf(`- name: ${name}`);
-  const block = text.slice(text.indexOf('key: |', start) + 7);
-  const lines: string[] = [];
-  for (const line of block.split('\n')) {
-    if (!line.startsWith('      ')) break;
-    lines.push(line.slice(6));
-  }
-  return lines.join('\n');
-}
 
 describe('computeKeyId', () => {
   describe('when given the connaisseur key files', () => {
@@ -84,7 +76,7 @@ describe('computeKeyId', () => {
         '6d08660bb5540266b8e1b598f2bc33a8328f06297fcd0883e964ca51bb687838',
       ],
     ])('%s %s has the %s key id', (file, name, keytype, id) => {
-      const pin = parsePinnedKey(yamlKey(file, name));
+      const pin = parsePinnedKey(connaisseurYamlKey(file, name));
       const der = pin.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
       expect(computeKeyId(keytype, der)).toBe(id);
     });
@@ -102,20 +94,24 @@ describe('parsePinnedKey', () => {
       expect(pin.publicKey.equals(k.publicKey)).toBe(true);
     });
     it('parses an SPKI public key with trailing whitespace', () => {
-      expect(parsePinnedKey(yamlKey('09_extra_chars.yaml', 'moreWhitespace') + '   \n').kind).toBe(
-        'publicKey',
-      );
+      expect(
+        parsePinnedKey(connaisseurYamlKey('09_extra_chars.yaml', 'moreWhitespace') + '   \n').kind,
+      ).toBe('publicKey');
     });
   });
 
   describe('when the PEM is not acceptable', () => {
     it.each([
-      ['PKCS#1 RSA PUBLIC KEY', yamlKey('07_invalid_pub_key.yaml', 'invalid_pub_key'), /PKCS#1/],
-      ['trailing text', yamlKey('09_extra_chars.yaml', 'moreLines'), /exactly one/],
-      ['DER without armour', yamlKey('15_DER_key_format.yaml', 'default'), /not PEM/],
+      [
+        'PKCS#1 RSA PUBLIC KEY',
+        connaisseurYamlKey('07_invalid_pub_key.yaml', 'invalid_pub_key'),
+        /PKCS#1/,
+      ],
+      ['trailing text', connaisseurYamlKey('09_extra_chars.yaml', 'moreLines'), /exactly one/],
+      ['DER without armour', connaisseurYamlKey('15_DER_key_format.yaml', 'default'), /not PEM/],
       [
         'an unparseable key',
-        yamlKey('10_unknown_keys.yaml', 'dilithium'),
+        connaisseurYamlKey('10_unknown_keys.yaml', 'dilithium'),
         /unparseable PUBLIC KEY/,
       ],
       [

@@ -14,46 +14,16 @@ import {
   type TrustedState,
 } from '../../core/notary/trusted-set.js';
 import type { VerifiedRepository } from '../../core/notary/types.js';
+import { derInteger, derOid, derSequence, derTime, derTlv } from '../../tls/der.js';
 
 // -------------------------------------------------------------------------------------------
-// Minimal DER writer for X.509 certificates (openssl 3.0 on this machine cannot set notBefore).
+// X.509 certificates written with the dev-certificate DER encoder (src/tls/der.ts): openssl 3.0
+// on this machine cannot set notBefore, and tests need arbitrary validity windows.
 
-function derLen(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-const tlv = (tag: number, ...content: Buffer[]): Buffer => {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLen(body.length), body]);
-};
-const seq = (...c: Buffer[]): Buffer => tlv(0x30, ...c);
-function oid(dotted: string): Buffer {
-  const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
-  const out = [40 * a + b];
-  for (const n of rest) {
-    const parts: number[] = [n & 0x7f];
-    for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128))
-      parts.unshift((v & 0x7f) | 0x80);
-    out.push(...parts);
-  }
-  return tlv(0x06, Buffer.from(out));
-}
-function derInt(n: number): Buffer {
-  const hex = n.toString(16);
-  let b = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
-  if (b[0]! & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
-  return tlv(0x02, b);
-}
-function derTime(d: Date): Buffer {
-  const y = d.getUTCFullYear();
-  const p = (n: number): string => String(n).padStart(2, '0');
-  const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-  return y >= 1950 && y < 2050
-    ? tlv(0x17, Buffer.from(`${p(y % 100)}${rest}`))
-    : tlv(0x18, Buffer.from(`${y}${rest}`));
-}
+const tlv = (tag: number, ...content: Buffer[]): Buffer => derTlv(tag, Buffer.concat(content));
+const seq = derSequence;
+const oid = derOid;
+const derInt = (n: number): Buffer => derInteger(n);
 const name = (cn: string): Buffer =>
   seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8')))));
 

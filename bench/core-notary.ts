@@ -9,6 +9,7 @@ import { parseTufKey, type TufPublicKey } from '../src/core/crypto/keys.js';
 import { verifyTufSignature } from '../src/core/crypto/signature.js';
 import { Targets } from '../src/core/notary/metadata.js';
 import { resolveTag } from '../src/core/notary/resolve.js';
+import { scanTargets } from '../src/core/notary/targets-scan.js';
 import type { TrustAnchor } from '../src/core/notary/trusted-set.js';
 import {
   digestOf,
@@ -17,6 +18,7 @@ import {
   TufRepo,
   type TargetSpec,
 } from '../src/__fixtures__/builders/tuf-repo.js';
+import { prng } from '../src/__fixtures__/prng.js';
 
 /** Median and range of one measured stage, in milliseconds per operation. */
 export interface StageStats {
@@ -45,8 +47,13 @@ export interface CoreNotaryCase {
     readonly canonicalInPlace: StageStats;
     /** One ECDSA P-256 verify over those canonical bytes (key already parsed). */
     readonly ecdsaVerify: StageStats;
-    /** Targets.fromJSON over the parsed `signed` (every target's shape validated). */
+    /** Targets.fromJSON over the parsed `signed` (the general path: every target built). */
     readonly fromJSON: StageStats;
+    /**
+     * scanTargets over the served bytes: the in-place read parseEnvelope uses for a canonically
+     * served role (canonical check + every entry's shape, no per-target objects).
+     */
+    readonly scanInPlace: StageStats;
     /** root → timestamp → snapshot → targets → targets/releases in a fresh TrustedSet, then resolveTag. */
     readonly pipeline: StageStats;
   };
@@ -54,7 +61,7 @@ export interface CoreNotaryCase {
   readonly firstRunMs: number;
   /** SPEC §7 bound for this size, when it has one. */
   readonly targetMs?: number;
-  /** Both the wall and the CPU median of the pipeline are below `targetMs`. */
+  /** The CPU median of the pipeline is below `targetMs` (SPEC §7 counts ms of CPU). */
   readonly met?: boolean;
 }
 
@@ -73,18 +80,6 @@ export interface CoreNotaryOptions {
 const NOW = new Date('2026-12-02T00:00:00Z');
 const GUN = 'registry.example.com/platform/api-gateway';
 const SPEC_MS: Readonly<Record<number, number>> = { 1000: 5, 10000: 50 };
-
-/** A deterministic PRNG (mulberry32) so every run signs the same repository shape. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Tag names as real registries carry them: semver, variants, CI builds, dated nightlies. */
 function tagNames(n: number): string[] {
@@ -233,6 +228,8 @@ function measureCase(n: number, baseIterations: number): CoreNotaryCase {
     throw new Error('the releases signature does not verify');
   if (!canonicalMember(f.releases, 'signed')?.equals(canonical))
     throw new Error('the served signed bytes are not found canonical');
+  if (scanTargets(f.releases)?.targets.size !== n)
+    throw new Error('the served role is not read in place');
   const stages = {
     jsonParse: measure(() => JSON.parse(UTF8.decode(f.releases)), iterations, warmup),
     canonicalize: measure(() => canonicalize(env.signed), iterations, warmup),
@@ -243,6 +240,7 @@ function measureCase(n: number, baseIterations: number): CoreNotaryCase {
       warmup,
     ),
     fromJSON: measure(() => Targets.fromJSON(env.signed, 'targets/releases'), iterations, warmup),
+    scanInPlace: measure(() => scanTargets(f.releases), iterations, warmup),
     pipeline: measure(() => runPipeline(f), iterations, warmup),
   };
   const targetMs = SPEC_MS[n];
@@ -251,7 +249,7 @@ function measureCase(n: number, baseIterations: number): CoreNotaryCase {
     releasesBytes: f.releases.length,
     stages,
     firstRunMs,
-    ...(targetMs !== undefined ? { targetMs, met: stages.pipeline.medianMs < targetMs } : {}),
+    ...(targetMs !== undefined ? { targetMs, met: stages.pipeline.cpuMedianMs < targetMs } : {}),
   };
 }
 
@@ -282,16 +280,17 @@ function report(r: CoreNotaryResult): string {
       ``,
       `${c.targets} targets (targets/releases.json ${c.releasesBytes} bytes, ${c.stages.pipeline.iterations} iterations)`,
     );
-    lines.push(`  JSON.parse            ${fmt(c.stages.jsonParse)}`);
-    lines.push(`  canonicalize(signed)  ${fmt(c.stages.canonicalize)}`);
-    lines.push(`  canonical in place    ${fmt(c.stages.canonicalInPlace)}`);
-    lines.push(`  ECDSA verify          ${fmt(c.stages.ecdsaVerify)}`);
-    lines.push(`  Targets.fromJSON      ${fmt(c.stages.fromJSON)}`);
+    lines.push(`  JSON.parse             ${fmt(c.stages.jsonParse)}`);
+    lines.push(`  canonicalize(signed)   ${fmt(c.stages.canonicalize)}`);
+    lines.push(`  canonical in place     ${fmt(c.stages.canonicalInPlace)}`);
+    lines.push(`  ECDSA verify           ${fmt(c.stages.ecdsaVerify)}`);
+    lines.push(`  Targets.fromJSON       ${fmt(c.stages.fromJSON)}`);
+    lines.push(`  scanTargets (in place) ${fmt(c.stages.scanInPlace)}`);
     lines.push(
-      `  pipeline + resolve    ${fmt(c.stages.pipeline)}   first run ${c.firstRunMs.toFixed(3)}`,
+      `  pipeline + resolve     ${fmt(c.stages.pipeline)}   first run ${c.firstRunMs.toFixed(3)}`,
     );
     if (c.targetMs !== undefined)
-      lines.push(`  SPEC §7 < ${c.targetMs} ms: ${c.met ? 'MET' : 'NOT MET'}`);
+      lines.push(`  SPEC §7 < ${c.targetMs} ms of CPU: ${c.met ? 'MET' : 'NOT MET'}`);
   }
   return lines.join('\n');
 }

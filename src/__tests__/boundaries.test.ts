@@ -37,12 +37,13 @@ const srcOnly =
 const BOUNDARIES: readonly Boundary[] = [
   {
     folder: 'core/',
-    why: 'the pure zone imports only core/**, node:crypto (and ajv in core/policy)',
+    why: 'the pure zone imports only core/**, node:crypto, node:buffer (and ajv in core/policy)',
     allows: (t, file) =>
       t.kind === 'src'
         ? under(t.path, 'core/')
         : t.kind === 'package' &&
           (t.name === 'node:crypto' ||
+            t.name === 'node:buffer' ||
             (file.startsWith('core/policy/') && packageIs(t.name, 'ajv'))),
   },
   {
@@ -187,7 +188,7 @@ describe('import boundaries (STYLE §2)', () => {
     it('reports a multi-line type-only import', () => {
       const text = "import type {\n  Dispatcher,\n  Agent,\n} from 'undici';\n";
       expect(violationsOf('core/x.ts', text)).toEqual([
-        "core/x.ts: import 'undici' — the pure zone imports only core/**, node:crypto (and ajv in core/policy) (STYLE §2)",
+        "core/x.ts: import 'undici' — the pure zone imports only core/**, node:crypto, node:buffer (and ajv in core/policy) (STYLE §2)",
       ]);
     });
   });

@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DispatcherPool } from '../../src/registry/http.js';
 import { NotaryClient } from '../../src/registry/notary-client.js';
 import { NotaryEvidence } from '../../src/verify/notary-evidence.js';
+import { createDeadline } from '../../src/verify/deadline.js';
+import { parseEnvelope } from '../../src/core/notary/metadata.js';
+import { scanTargets } from '../../src/core/notary/targets-scan.js';
+import { LIMITS } from '../../src/core/limits.js';
 import {
   notaryPolicy,
   notarySource,
@@ -105,6 +109,29 @@ afterAll(async () => {
 });
 
 describe('Notary v1 delegations against a real notary-server', () => {
+  describe('when reading the targets roles the server serves', () => {
+    it('reads them in place (canonical as served) with the result of the general path', async () => {
+      const client = new NotaryClient({ dispatchers: pool });
+      for (const role of ['targets', 'targets/releases', 'targets/alice']) {
+        const bytes = await client.fetchRole({
+          server: server.url,
+          gun: GUN,
+          role,
+          maxBytes: LIMITS.maxTargetsBytes,
+          deadline: createDeadline(5000),
+        });
+        expect(bytes).not.toBeNull();
+        expect(scanTargets(bytes!)).not.toBeNull();
+        const inPlace = parseEnvelope(bytes!, 'Targets', role);
+        const general = parseEnvelope(bytes!, 'Targets', role, { inPlace: false });
+        expect([...inPlace.signed.targets].sort()).toEqual([...general.signed.targets].sort());
+        expect(inPlace.signed.targets.size).toBeGreaterThan(0);
+        expect(inPlace.canonical.equals(general.canonical)).toBe(true);
+        expect(inPlace.signed.delegations).toEqual(general.signed.delegations);
+      }
+    });
+  });
+
   describe('when a tag is signed into both targets and targets/releases', () => {
     it('takes the targets/releases digest (Docker precedence)', async () => {
       const { outcome, repo } = await verifyImage(ev, policy(GUN), `${GUN}:latest`, { now });

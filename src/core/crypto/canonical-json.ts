@@ -224,6 +224,8 @@ export function canonicalize(value: unknown): Buffer {
 // so the signed bytes can be checked in place instead of re-encoded. The grammar below accepts
 // exactly the output of `encode` (for text JSON.parse accepts): whatever it accepts, re-encoding
 // the parsed value gives back the same bytes; anything else falls back to `canonicalize`.
+// The readers are exported as building blocks for in-place readers of one document shape
+// (core/notary/targets-scan.ts reads a targets role in the same pass that checks it).
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -274,7 +276,7 @@ function skipValue(b: Uint8Array, i: number): number {
 }
 
 /** A canonical string at `b[i]`: raw bytes except `\"` and `\\`. Returns the index after it, or -1. */
-function canonicalString(b: Uint8Array, i: number): number {
+export function canonicalString(b: Uint8Array, i: number): number {
   for (let j = i + 1; j < b.length; j++) {
     const c = b[j]!;
     if (c === QUOTE) return j + 1;
@@ -294,7 +296,7 @@ function canonicalString(b: Uint8Array, i: number): number {
  * keys already passed {@link canonicalString}: each ends at its unescaped closing quote, and
  * inside them a backslash always escapes the next byte (`"` or `\`).
  */
-function keyBefore(b: Uint8Array, s1: number, s2: number): boolean {
+export function keyBefore(b: Uint8Array, s1: number, s2: number): boolean {
   let i = s1;
   let j = s2;
   let x = b[i];
@@ -312,7 +314,7 @@ function keyBefore(b: Uint8Array, s1: number, s2: number): boolean {
 }
 
 /** A safe integer as `String(n)` writes it: no `-0`, no leading zeros, fraction or exponent. */
-function canonicalInteger(b: Uint8Array, i: number): number {
+export function canonicalInteger(b: Uint8Array, i: number): number {
   let j = b[i] === 0x2d ? i + 1 : i;
   const start = j;
   let value = 0;
@@ -363,8 +365,11 @@ function canonicalArray(b: Uint8Array, i: number, depth: number): number {
   return -1;
 }
 
-/** Index after the canonical value at `b[i]`, or -1 when it is not canonical (or too deep). */
-function canonicalValue(b: Uint8Array, i: number, depth: number): number {
+/**
+ * Index after the canonical value at `b[i]`, or -1 when it is not canonical (or too deep).
+ * `depth` is the value's nesting level (0 for a document or a checked member).
+ */
+export function canonicalValue(b: Uint8Array, i: number, depth: number): number {
   switch (b[i]) {
     case QUOTE:
       return canonicalString(b, i);
@@ -385,13 +390,25 @@ function canonicalValue(b: Uint8Array, i: number, depth: number): number {
   }
 }
 
+/** The default member check: any canonical JSON value. */
+function anyCanonicalValue(b: Uint8Array, i: number): number {
+  return canonicalValue(b, i, 0);
+}
+
 /**
  * The served bytes of the top-level member `name` (the last one, as JSON.parse keeps the last
  * duplicate) when they already are its canonical JSON; otherwise null and the caller must
  * {@link canonicalize} the parsed value. `bytes` must be UTF-8 that JSON.parse accepted: this
  * only finds and checks the member, it does not validate the document. The result is a view.
+ * @param check reads the member's value at `b[i]` and returns the index after it, or -1 when it
+ *   is not canonical; a caller may pass a stricter reader built from {@link canonicalValue}
+ *   and friends that also records what it sees (one pass over a large role instead of two).
  */
-export function canonicalMember(bytes: Uint8Array, name: string): Buffer | null {
+export function canonicalMember(
+  bytes: Uint8Array,
+  name: string,
+  check: (b: Uint8Array, i: number) => number = anyCanonicalValue,
+): Buffer | null {
   const b = bytes;
   let i = skipWhitespace(b, 0);
   if (b[i] !== 0x7b) return null;
@@ -403,7 +420,7 @@ export function canonicalMember(bytes: Uint8Array, name: string): Buffer | null 
     if (isName === null) return null;
     i = skipWhitespace(b, keyEnd);
     if (b[i] !== 0x3a) return null;
-    const value = memberValue(b, skipWhitespace(b, i + 1), isName);
+    const value = memberValue(b, skipWhitespace(b, i + 1), isName ? check : null);
     if (value.end < 0) return null;
     if (isName) span = value.span;
     i = skipWhitespace(b, value.end);
@@ -431,16 +448,16 @@ function plainKeyIs(b: Uint8Array, i: number, keyEnd: number, name: string): boo
 }
 
 /**
- * The end of the member value at `b[i]` (-1 when it does not end), and its span when `check` is set
- * and the value is canonical in place.
+ * The end of the member value at `b[i]` (-1 when it does not end), and its span when `check` is
+ * given and accepts the value in place.
  */
 function memberValue(
   b: Uint8Array,
   i: number,
-  check: boolean,
+  check: ((b: Uint8Array, i: number) => number) | null,
 ): { end: number; span: [number, number] | null } {
-  if (check) {
-    const end = canonicalValue(b, i, 0);
+  if (check !== null) {
+    const end = check(b, i);
     if (end >= 0) return { end, span: [i, end] };
   }
   return { end: skipValue(b, i), span: null };

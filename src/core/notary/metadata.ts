@@ -5,6 +5,8 @@
 import { InconclusiveError, VerificationError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { canonicalize, canonicalMember } from '../crypto/canonical-json.js';
+import { isBase64Hash } from './hash-text.js';
+import { scanTargets, type ScannedTargetsEnvelope } from './targets-scan.js';
 
 export type MetadataType = 'Root' | 'Timestamp' | 'Snapshot' | 'Targets';
 
@@ -56,10 +58,6 @@ export interface DelegatedRole extends RoleKeys {
 const ROLE_NAME = /^[-a-z0-9_/]+$/;
 const MAX_ROLE_NAME = 255;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-/** The base64 alphabet by character code (a table: per-target checks run 20,000 times a role). */
-const BASE64_CHAR = new Uint8Array(128);
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
-  BASE64_CHAR[ch.charCodeAt(0)] = 1;
 // RFC 3339 as Go's time.RFC3339Nano parses it: 'T' and 'Z' upper-case, 1–9 fractional digits.
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
@@ -210,21 +208,6 @@ function base64Problem(v: unknown, size: number): string {
   return `expected ${size} bytes, got ${Buffer.from(v, 'base64').length}`;
 }
 
-/**
- * Exactly the strings `base64(v, path, size)` accepts for a 32- or 64-byte hash: 4·⌈size/3⌉
- * characters, the alphabet, then 1 (32 bytes) or 2 (64 bytes) `=`.
- */
-function isBase64Hash(s: string, size: 32 | 64): boolean {
-  const pad = size === 32 ? 1 : 2;
-  const data = size === 32 ? 43 : 86;
-  if (s.length !== data + pad) return false;
-  for (let i = 0; i < data; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 127 || BASE64_CHAR[c] === 0) return false;
-  }
-  return s.charCodeAt(data) === 0x3d && (pad === 1 || s.charCodeAt(data + 1) === 0x3d);
-}
-
 /** A target hash, checked character by character; decoded only when the target is resolved. */
 function targetHash(
   hashes: Record<string, unknown>,
@@ -260,6 +243,20 @@ function parseTargetFile(v: unknown, path: string, name: string): TargetFile {
     sha512,
     custom: v['custom'],
   };
+}
+
+/** A role's `targets` object, every entry checked. */
+function parseTargets(v: unknown, path: string): Map<string, TargetFile> {
+  const raw = record(v, path);
+  const names = Object.keys(raw);
+  if (names.length > LIMITS.maxTargetsPerRole)
+    throw capExceeded(path, names.length, LIMITS.maxTargetsPerRole);
+  const targets = new Map<string, TargetFile>();
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    targets.set(name, parseTargetFile(raw[name], path, name));
+  }
+  return targets;
 }
 
 /** Fields every role has. */
@@ -342,19 +339,14 @@ export class Targets extends BaseSigned {
   readonly targets: ReadonlyMap<string, TargetFile>;
   readonly delegationKeys: ReadonlyMap<string, KeyDescriptor>;
   readonly delegations: readonly DelegatedRole[];
-  private constructor(o: Record<string, unknown>, path: string, roleName: string) {
+  private constructor(
+    o: Record<string, unknown>,
+    path: string,
+    roleName: string,
+    targets: ReadonlyMap<string, TargetFile> | undefined,
+  ) {
     super(o, path);
-    const tp = `${path}.targets`;
-    const raw = record(o['targets'], tp);
-    const names = Object.keys(raw);
-    if (names.length > LIMITS.maxTargetsPerRole)
-      throw capExceeded(tp, names.length, LIMITS.maxTargetsPerRole);
-    const targets = new Map<string, TargetFile>();
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      targets.set(name, parseTargetFile(raw[name], tp, name));
-    }
-    this.targets = targets;
+    this.targets = targets ?? parseTargets(o['targets'], `${path}.targets`);
     const dp = `${path}.delegations`;
     if (o['delegations'] === undefined) {
       this.delegationKeys = new Map();
@@ -390,8 +382,17 @@ export class Targets extends BaseSigned {
       return { name, keyIds: keys.keyIds, threshold: keys.threshold, paths };
     });
   }
-  static fromJSON(v: unknown, roleName: string, path = 'signed'): Targets {
-    return new Targets(record(v, path), path, roleName);
+  /**
+   * @param targets the role's targets when they were already read and checked in place
+   *   (targets-scan.ts); `v.targets` is then not read.
+   */
+  static fromJSON(
+    v: unknown,
+    roleName: string,
+    path = 'signed',
+    targets?: ReadonlyMap<string, TargetFile>,
+  ): Targets {
+    return new Targets(record(v, path), path, roleName, targets);
   }
 }
 
@@ -407,6 +408,39 @@ export interface Envelope<T extends SignedRole> {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+type ModelOf = { Root: Root; Timestamp: Timestamp; Snapshot: Snapshot; Targets: Targets };
+
+export interface ParseOptions {
+  /**
+   * Read a canonically served targets role in place (targets-scan.ts) instead of JSON-parsing
+   * every target (default true). Both ways give the same result; false is the general path.
+   */
+  readonly inPlace?: boolean;
+}
+
+function parseJSON(bytes: Uint8Array, path: string): unknown {
+  try {
+    return JSON.parse(UTF8.decode(bytes));
+  } catch (err) {
+    throw new VerificationError(
+      'METADATA_INVALID',
+      `${path}: not valid JSON: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** A targets role read in place, with the rest of its envelope parsed; null → general path. */
+function readInPlace(bytes: Uint8Array): { json: unknown; scanned: ScannedTargetsEnvelope } | null {
+  const scanned = scanTargets(bytes);
+  if (scanned === null) return null;
+  try {
+    return { json: JSON.parse(scanned.rest), scanned };
+  } catch {
+    return null; // invalid outside `signed`: the general path reports where
+  }
+}
+
 /**
  * Parse served bytes into an envelope of the expected `_type`.
  * Duplicate JSON keys: JSON.parse keeps the last occurrence, as Go's encoding/json does, and
@@ -415,35 +449,15 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @throws VerificationError METADATA_INVALID (not UTF-8/JSON, wrong `_type`, bad field)
  * @throws InconclusiveError LIMIT_EXCEEDED (more signatures/keys/targets than LIMITS allow)
  */
-export function parseEnvelope(bytes: Uint8Array, type: 'Root', role: string): Envelope<Root>;
-export function parseEnvelope(
+export function parseEnvelope<T extends MetadataType>(
   bytes: Uint8Array,
-  type: 'Timestamp',
+  type: T,
   role: string,
-): Envelope<Timestamp>;
-export function parseEnvelope(
-  bytes: Uint8Array,
-  type: 'Snapshot',
-  role: string,
-): Envelope<Snapshot>;
-export function parseEnvelope(bytes: Uint8Array, type: 'Targets', role: string): Envelope<Targets>;
-export function parseEnvelope(
-  bytes: Uint8Array,
-  type: MetadataType,
-  role: string,
-): Envelope<SignedRole> {
+  opts: ParseOptions = {},
+): Envelope<ModelOf[T]> {
   const path = `${role}.json`;
-  let json: unknown;
-  try {
-    json = JSON.parse(UTF8.decode(bytes));
-  } catch (err) {
-    throw new VerificationError(
-      'METADATA_INVALID',
-      `${path}: not valid JSON: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  const env = record(json, path);
+  const inPlace = type === 'Targets' && opts.inPlace !== false ? readInPlace(bytes) : null;
+  const env = record(inPlace ? inPlace.json : parseJSON(bytes, path), path);
   const signedRaw = record(env['signed'], `${path}: signed`);
   const sigsRaw = env['signatures'];
   if (!Array.isArray(sigsRaw)) throw invalid(`${path}: signatures`, 'expected an array');
@@ -464,19 +478,20 @@ export function parseEnvelope(
     throw invalid(`${path}: signed._type`, `expected ${type}, got ${JSON.stringify(actual)}`);
   }
   const sp = `${path}: signed`;
-  const signed =
+  const signed: SignedRole =
     type === 'Root'
       ? Root.fromJSON(signedRaw, sp)
       : type === 'Timestamp'
         ? Timestamp.fromJSON(signedRaw, sp)
         : type === 'Snapshot'
           ? Snapshot.fromJSON(signedRaw, sp)
-          : Targets.fromJSON(signedRaw, role, sp);
+          : Targets.fromJSON(signedRaw, role, sp, inPlace?.scanned.targets);
   // Notary serves `signed` canonically: checking those bytes in place is cheaper than writing
   // them again; any other form (HTML-escaped, reordered, spaced) is re-encoded.
   return {
-    signed,
+    signed: signed as ModelOf[T],
     signatures,
-    canonical: canonicalMember(bytes, 'signed') ?? canonicalize(signedRaw),
+    canonical:
+      inPlace?.scanned.canonical ?? canonicalMember(bytes, 'signed') ?? canonicalize(signedRaw),
   };
 }

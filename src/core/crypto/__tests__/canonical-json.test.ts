@@ -3,6 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { VerificationError } from '../../errors.js';
 import { canonicalMember, canonicalize, compareUtf8 } from '../canonical-json.js';
+import { prng } from '../../../__fixtures__/prng.js';
 
 const c = (v: unknown): string => canonicalize(v).toString('utf8');
 
@@ -70,18 +71,6 @@ function reference(v: unknown): string {
     Buffer.compare(Buffer.from(wf(a)), Buffer.from(wf(b))),
   );
   return `{${keys.map((k) => `${str(k)}:${reference(o[k])}`).join(',')}}`;
-}
-
-/** Deterministic PRNG (mulberry32): every run checks the same documents. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALPHABET = [

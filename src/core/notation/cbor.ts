@@ -53,6 +53,17 @@ class Reader {
     return out;
   }
 
+  /** A UTF-8 text string of `n` bytes; invalid UTF-8 is a CborError like every other bad input. */
+  text(n: number): string {
+    const at = this.pos;
+    const bytes = this.bytes(n);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch (err) {
+      throw new CborError(`text string at byte ${at} is not valid UTF-8`, { cause: err });
+    }
+  }
+
   /** The argument of a head byte; only values up to 2^53 - 1. */
   argument(info: number): number {
     if (info < 24) return info;
@@ -84,7 +95,7 @@ class Reader {
       case 2:
         return this.bytes(this.argument(info));
       case 3:
-        return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes(this.argument(info)));
+        return this.text(this.argument(info));
       case 4: {
         const n = this.argument(info);
         // Each element takes at least one byte: a cheap bound before allocating.

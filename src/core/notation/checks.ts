@@ -15,7 +15,7 @@
 import { constants, createHash, verify as cryptoVerify, type X509Certificate } from 'node:crypto';
 import { VerificationError, type VerificationCode } from '../errors.js';
 import type { CompiledNotationSource } from '../policy/types.js';
-import { DerError, parseCertificateInfo, type CertificateInfo } from './der.js';
+import { parseCertificateInfo, type CertificateInfo, type DerError } from './der.js';
 import { matchesIdentity, toDnString, toSubjectMap } from './dn.js';
 import {
   ATTR,
@@ -34,13 +34,17 @@ export interface CheckResult {
   readonly error?: VerificationError;
 }
 
-function fail(
-  check: CheckName,
-  code: VerificationCode,
-  message: string,
-  cause?: unknown,
-): CheckResult {
-  return { check, ok: false, error: new VerificationError(code, message, { cause }) };
+/**
+ * `err` itself when it is a VerificationError, else SIGNATURE_INVALID `<context>: <err>`: node:crypto
+ * throws plain Errors (e.g. for a certificate key it cannot decode).
+ */
+export function toVerificationError(err: unknown, context: string): VerificationError {
+  if (err instanceof VerificationError) return err;
+  return new VerificationError('SIGNATURE_INVALID', `${context}: ${String(err)}`, { cause: err });
+}
+
+function fail(check: CheckName, code: VerificationCode, message: string): CheckResult {
+  return { check, ok: false, error: new VerificationError(code, message) };
 }
 
 const infoCache = new WeakMap<X509Certificate, CertificateInfo>();
@@ -55,10 +59,10 @@ export function certificateInfo(cert: X509Certificate): CertificateInfo {
     try {
       info = parseCertificateInfo(cert.raw);
     } catch (err) {
-      const why = err instanceof DerError ? err.message : 'unparsable';
+      // parseCertificateInfo throws only DerError.
       throw new VerificationError(
         'SIGNATURE_INVALID',
-        `certificate ${JSON.stringify(cert.subject)}: ${why}`,
+        `certificate ${JSON.stringify(cert.subject)}: ${(err as DerError).message}`,
         {
           cause: err,
         },
@@ -350,13 +354,11 @@ export function checkIntegrity(env: SignedEnvelope): CheckResult {
     verifyEnvelopeSignature(env);
     return { check: 'integrity', ok: true };
   } catch (err) {
-    if (err instanceof VerificationError) return { check: 'integrity', ok: false, error: err };
-    return fail(
-      'integrity',
-      'SIGNATURE_INVALID',
-      `integrity check failed: ${(err as Error).message}`,
-      err,
-    );
+    return {
+      check: 'integrity',
+      ok: false,
+      error: toVerificationError(err, 'integrity check failed'),
+    };
   }
 }
 

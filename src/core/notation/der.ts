@@ -103,16 +103,15 @@ function toTime(node: DerNode): Date {
   } else {
     throw new DerError('bad certificate validity time');
   }
-  const t = Date.UTC(
-    year,
-    Number(m[2]) - 1,
-    Number(m[3]),
-    Number(m[4]),
-    Number(m[5]),
-    Number(m[6]),
-  );
-  if (Number.isNaN(t)) throw new DerError('bad certificate validity time');
-  return new Date(t);
+  // setUTCFullYear, unlike Date.UTC, keeps years 0–99 as they are.
+  const d = new Date(0);
+  d.setUTCFullYear(year, Number(m[2]) - 1, Number(m[3]));
+  d.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]));
+  // Date rolls out-of-range fields over (month 13, 30 February, hour 24) where RFC 5280 and Go's
+  // x509 refuse the time: the date must print back to exactly the digits it was read from.
+  const digits = d.toISOString().slice(0, 19).replace(/\D/g, '');
+  if (!`${digits}Z`.endsWith(s)) throw new DerError('bad certificate validity time');
+  return d;
 }
 
 /** One attribute of a distinguished name, in DER order. */
@@ -129,7 +128,13 @@ const STRING_TAGS = new Set([
 
 function toDirectoryString(node: DerNode): string {
   if (STRING_TAGS.has(node.tag)) {
-    return new TextDecoder('utf-8', { fatal: true }).decode(node.content);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(node.content);
+    } catch (err) {
+      throw new DerError(`string type 0x${node.tag.toString(16)} in name is not valid UTF-8`, {
+        cause: err,
+      });
+    }
   }
   if (node.tag === 0x14) {
     // TeletexString: in practice Latin-1 (what Go and OpenSSL assume).
@@ -210,7 +215,8 @@ function toBasicConstraints(octets: Uint8Array): { ca: boolean; pathLen?: number
   for (const n of seq) {
     if (n.tag === 0x01) ca = n.content.length === 1 && n.content[0] !== 0;
     else if (n.tag === 0x02) {
-      if (n.content.length > 4 || (n.content[0] ?? 0) & 0x80)
+      // A DER INTEGER has at least one content byte; a negative or huge pathLen is malformed.
+      if (n.content.length === 0 || n.content.length > 4 || n.content[0]! & 0x80)
         throw new DerError('bad pathLenConstraint');
       pathLen = n.content.reduce((acc, b) => acc * 256 + b, 0);
     } else throw new DerError('bad basicConstraints');

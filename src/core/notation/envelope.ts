@@ -10,7 +10,7 @@
 import { X509Certificate } from 'node:crypto';
 import { VerificationError } from '../errors.js';
 import { LIMITS } from '../limits.js';
-import { CborError, CborTag, decodeCbor, encodeSigStructure, type CborValue } from './cbor.js';
+import { CborTag, decodeCbor, encodeSigStructure, type CborError, type CborValue } from './cbor.js';
 
 export const MEDIA_TYPE_JWS = 'application/jose+json';
 export const MEDIA_TYPE_COSE = 'application/cose';
@@ -324,7 +324,9 @@ export function parseJwsEnvelope(bytes: Uint8Array): SignedEnvelope {
   }
 
   const alg = hdr['alg'];
-  if (typeof alg !== 'string' || !ALGORITHMS.has(alg)) {
+  // A string check first: JSON.stringify of an arbitrary (e.g. deeply nested) value could overflow the stack.
+  if (typeof alg !== 'string') throw invalid('protected.alg', 'must be a string');
+  if (!ALGORITHMS.has(alg)) {
     throw invalid('protected.alg', `unsupported algorithm ${JSON.stringify(alg)}`);
   }
   const crit = hdr['crit'];
@@ -438,8 +440,7 @@ export function parseCoseEnvelope(bytes: Uint8Array): SignedEnvelope {
   try {
     top = decodeCbor(bytes);
   } catch (err) {
-    if (err instanceof CborError) throw invalid('$', err.message, err);
-    throw invalid('$', 'not valid CBOR', err);
+    throw invalid('$', (err as CborError).message, err); // decodeCbor throws only CborError
   }
   if (!(top instanceof CborTag) || top.tag !== COSE_SIGN1_TAG)
     throw invalid('$', 'must be COSE_Sign1_Tagged (tag 18)');
@@ -457,7 +458,7 @@ export function parseCoseEnvelope(bytes: Uint8Array): SignedEnvelope {
   try {
     decodedProtected = decodeCbor(protectedBytes);
   } catch (err) {
-    throw invalid('protected', err instanceof Error ? err.message : 'not valid CBOR', err);
+    throw invalid('protected', (err as CborError).message, err);
   }
   const hdr = toCoseMap(decodedProtected, 'protected');
   // RFC 9052 §3: a label must not appear in both buckets.
@@ -467,8 +468,10 @@ export function parseCoseEnvelope(bytes: Uint8Array): SignedEnvelope {
   }
 
   const algLabel = hdr.get(1);
-  const alg = typeof algLabel === 'number' ? COSE_ALGORITHMS.get(algLabel) : undefined;
-  if (!alg) throw invalid('protected[1]', `unsupported algorithm ${JSON.stringify(algLabel)}`);
+  // Never JSON.stringify the label: a multi-megabyte byte string would take seconds and gigabytes.
+  if (typeof algLabel !== 'number') throw invalid('protected[1]', 'must be an integer algorithm');
+  const alg = COSE_ALGORITHMS.get(algLabel);
+  if (!alg) throw invalid('protected[1]', `unsupported algorithm ${algLabel}`);
   const critItem = hdr.get(2);
   if (!Array.isArray(critItem) || critItem.length === 0)
     throw invalid('protected[2]', 'crit must be a non-empty array');

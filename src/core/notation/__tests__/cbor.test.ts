@@ -44,6 +44,10 @@ describe('decodeCbor', () => {
       ]);
     });
 
+    it('decodes simple value 23 as undefined (the only simple value the test encoder lacks)', () => {
+      expect(decodeCbor(Buffer.from([0x82, 0xf7, 0xf6]))).toStrictEqual([undefined, null]);
+    });
+
     it('decodes 64-bit lengths up to 2^53 - 1 and rejects larger integers', () => {
       expect(decodeCbor(Buffer.from([0x1b, 0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toBe(
         Number.MAX_SAFE_INTEGER,
@@ -63,7 +67,11 @@ describe('decodeCbor', () => {
       ['a float', Buffer.from([0xf9, 0x3c, 0x00]), /float/],
       ['a byte-string map key', Buffer.from([0xa1, 0x41, 0x00, 0x01]), /map keys/],
       ['a duplicate map key', Buffer.from([0xa2, 0x01, 0x01, 0x01, 0x02]), /duplicate/],
-      ['invalid UTF-8 text', Buffer.from([0x62, 0xc3, 0x28]), /./],
+      [
+        'invalid UTF-8 text',
+        Buffer.from([0x81, 0x62, 0xc3, 0x28]),
+        /^text string at byte 2 is not valid UTF-8$/,
+      ],
       ['trailing bytes', Buffer.from([0x01, 0x02]), /trailing/],
       ['deep nesting', Buffer.alloc(CBOR_LIMITS.maxDepth + 2, 0x81), /too deep/],
       [
@@ -71,7 +79,8 @@ describe('decodeCbor', () => {
         Buffer.concat([Buffer.alloc(CBOR_LIMITS.maxDepth + 2, 0xc1), Buffer.from([0x01])]),
         /too deep/,
       ],
-    ])('rejects %s', (_n, input, message) => {
+    ])('rejects %s with a CborError', (_n, input, message) => {
+      expect(() => decodeCbor(input)).toThrow(CborError);
       expect(() => decodeCbor(input)).toThrow(message);
     });
 

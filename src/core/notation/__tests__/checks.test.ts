@@ -17,14 +17,30 @@ import {
 } from '../../../__fixtures__/notation/builders.js';
 import {
   algorithmForKey,
+  certificateInfo,
   checkAuthenticity,
   checkAuthenticTimestamp,
   checkExpiry,
   checkIntegrity,
   checkTrustedIdentity,
+  subjectOf,
   verifyCertificateChain,
 } from '../checks.js';
 import { parseEnvelope, type SignedEnvelope } from '../envelope.js';
+import { derSequence, derTime, derTlv } from '../../../tls/der.js';
+import {
+  basicConstraints,
+  CODE_SIGNING_EKU,
+  certificate,
+  dn,
+  ecKeys,
+  issue,
+  keyUsage,
+  LEAF_EXTENSIONS,
+  selfSigned,
+  testCa,
+  UNDECODABLE_SPKI,
+} from './x509-builder.js';
 
 const JWS = 'application/jose+json';
 const ecLeaf = generated('ec-leaf');
@@ -36,6 +52,51 @@ const store = (ca: X509Certificate[] = [], signingAuthority: X509Certificate[] =
   ca,
   signingAuthority,
   tsa: [],
+});
+
+describe('certificateInfo', () => {
+  describe('when openssl accepts a certificate that the DER reader refuses', () => {
+    it('throws SIGNATURE_INVALID naming the certificate and the DER problem', () => {
+      const k = ecKeys();
+      // UniversalString is not a DirectoryString Notation (or Go's x509) reads.
+      const cert = certificate({
+        subject: dn('', derTlv(0x1c, Buffer.from([0, 0, 0, 0x41]))),
+        publicKey: k.publicKey,
+        signingKey: k.privateKey,
+      });
+      expect(() => certificateInfo(cert)).toThrowWithCode(VerificationError, 'SIGNATURE_INVALID');
+      expect(() => certificateInfo(cert)).toThrow(
+        'certificate "CN=A": unsupported string type 0x1c in name',
+      );
+    });
+
+    it('refuses a validity time with month 13 (openssl accepts it; Date would read 2021-01-01)', () => {
+      const k = ecKeys();
+      const cert = certificate({
+        publicKey: k.publicKey,
+        signingKey: k.privateKey,
+        validity: derSequence(
+          derTlv(0x17, Buffer.from('201301000000Z')),
+          derTime(new Date('2120-01-01T00:00:00Z')),
+        ),
+      });
+      expect(() => certificateInfo(cert)).toThrowWithCode(VerificationError, 'SIGNATURE_INVALID');
+      expect(() => certificateInfo(cert)).toThrow(/bad certificate validity time/);
+    });
+  });
+});
+
+describe('subjectOf', () => {
+  it("prints notation's display order, and openssl's subject when the DER reader refuses the name", () => {
+    expect(subjectOf(ecLeaf.cert)).toBe('CN=release-bot,OU=Release,O=Trustgate Test,ST=WA,C=US');
+    const k = ecKeys();
+    const universal = certificate({
+      subject: dn('', derTlv(0x1c, Buffer.from([0, 0, 0, 0x41]))),
+      publicKey: k.publicKey,
+      signingKey: k.privateKey,
+    });
+    expect(subjectOf(universal)).toBe('CN=A');
+  });
 });
 
 describe('checkIntegrity', () => {
@@ -67,6 +128,11 @@ describe('checkIntegrity', () => {
         'verification plugin (non-critical)',
         { protectedExtra: { 'io.cncf.notary.verificationPlugin': 'p' } },
         /verification plugin/,
+      ],
+      [
+        'verification plugin listed in crit but absent',
+        { crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.verificationPlugin'] },
+        /requires the verification plugin ""/,
       ],
       [
         'plugin min version',
@@ -173,6 +239,87 @@ describe('checkIntegrity', () => {
       expect(() => verifyCertificateChain(chain)).toThrow(message);
     });
 
+    describe('built at test time with one defect each', () => {
+      const ca = testCa();
+      it('accepts the defect-free leaf → CA chain and self-signed leaf (control)', () => {
+        expect(() => verifyCertificateChain([issue(ca), ca.cert])).not.toThrow();
+        expect(() => verifyCertificateChain([selfSigned(LEAF_EXTENSIONS)])).not.toThrow();
+      });
+
+      it.each<[string, () => X509Certificate[], string]>([
+        [
+          'a leaf without keyUsage',
+          () => [selfSigned([CODE_SIGNING_EKU], 'no-ku')],
+          'certificate chain[0] "CN=no-ku": keyUsage extension is missing',
+        ],
+        [
+          'a leaf keyUsage without digitalSignature',
+          () => [selfSigned([keyUsage(['contentCommitment'])], 'cc')],
+          'certificate chain[0] "CN=cc": keyUsage must include digitalSignature',
+        ],
+        [
+          'a leaf keyUsage with keyEncipherment',
+          () => [selfSigned([keyUsage(['digitalSignature', 'keyEncipherment'])], 'ke')],
+          'certificate chain[0] "CN=ke": keyUsage must not include keyEncipherment',
+        ],
+        [
+          'an issuer without basicConstraints',
+          () => {
+            const c = testCa([keyUsage(['keyCertSign'])], 'No BC');
+            return [issue(c), c.cert];
+          },
+          'certificate chain[1] "CN=No BC": is not a CA certificate (basicConstraints cA=true required)',
+        ],
+        [
+          'an issuer without keyUsage',
+          () => {
+            const c = testCa([basicConstraints(true)], 'No KU');
+            return [issue(c), c.cert];
+          },
+          'certificate chain[1] "CN=No KU": keyUsage extension is missing',
+        ],
+        [
+          'an issuer keyUsage not marked critical',
+          () => {
+            const c = testCa([basicConstraints(true), keyUsage(['keyCertSign'], false)], 'Soft KU');
+            return [issue(c), c.cert];
+          },
+          'certificate chain[1] "CN=Soft KU": keyUsage extension must be marked critical',
+        ],
+        [
+          'an issuer keyUsage without keyCertSign',
+          () => {
+            const c = testCa([basicConstraints(true), keyUsage(['cRLSign'])], 'CRL only');
+            return [issue(c), c.cert];
+          },
+          'certificate chain[1] "CN=CRL only": keyUsage must include keyCertSign',
+        ],
+        [
+          // isIssuedBy must answer "no" when node:crypto cannot decode the key, not throw.
+          'a self-issued certificate whose key cannot be decoded',
+          () => {
+            const k = ecKeys();
+            return [
+              certificate({
+                cn: 'bad-key',
+                spki: UNDECODABLE_SPKI,
+                signingKey: k.privateKey,
+                extensions: LEAF_EXTENSIONS,
+              }),
+            ];
+          },
+          'certificate chain[0] "CN=bad-key": the last certificate of the chain must be a self-signed root',
+        ],
+      ])('rejects %s', (_n, chain, message) => {
+        const c = chain();
+        expect(() => verifyCertificateChain(c)).toThrowWithCode(
+          VerificationError,
+          'SIGNATURE_INVALID',
+        );
+        expect(() => verifyCertificateChain(c)).toThrow(message);
+      });
+    });
+
     it('accepts a leaf → intermediate → root chain and a single self-signed leaf', () => {
       expect(() =>
         verifyCertificateChain(chainOf('ec-int-leaf', 'ec-int', 'ec-root')),
@@ -207,6 +354,28 @@ describe('checkIntegrity', () => {
       ['ed25519-self', /key type ed25519/],
     ])('refuses %s', (name, message) => {
       expect(() => algorithmForKey(generated(name).cert)).toThrow(message);
+    });
+
+    it('refuses an EC key on a curve Notation does not allow (secp256k1)', () => {
+      const cert = certificate({
+        publicKey: ecKeys('secp256k1').publicKey,
+        signingKey: ecKeys().privateKey,
+      });
+      expect(() => algorithmForKey(cert)).toThrowWithCode(VerificationError, 'SIGNATURE_INVALID');
+      expect(() => algorithmForKey(cert)).toThrow(
+        'unsupported EC curve secp256k1 in the signing certificate (P-256, P-384 or P-521 required)',
+      );
+    });
+
+    it('turns a node:crypto error (leaf key it cannot decode) into SIGNATURE_INVALID, never a throw', () => {
+      const ca = testCa();
+      const leaf = issue(ca, LEAF_EXTENSIONS, { spki: UNDECODABLE_SPKI });
+      const r = checkIntegrity({ ...env(), certChain: [leaf, ca.cert] });
+      expect(r.ok).toBe(false);
+      expect(r.error).toThrowWithCode(VerificationError, 'SIGNATURE_INVALID');
+      expect(r.error?.message).toMatch(/^integrity check failed: Error: /);
+      expect(r.error?.cause).toBeDefined(); // node:crypto's error, kept as the cause
+      expect(r.error?.cause).not.toBeInstanceOf(VerificationError);
     });
 
     it('fails integrity for an Ed25519 leaf even when the signature itself is valid', () => {

@@ -26,8 +26,16 @@ function jwsObject(): Record<string, unknown> {
   return JSON.parse(buildJws(spec).toString()) as Record<string, unknown>;
 }
 function withProtected(attrs: Record<string, unknown>): Buffer {
+  return withProtectedJson(JSON.stringify(attrs));
+}
+function withProtectedJson(json: string): Buffer {
   const o = jwsObject();
-  o['protected'] = Buffer.from(JSON.stringify(attrs)).toString('base64url');
+  o['protected'] = Buffer.from(json).toString('base64url');
+  return Buffer.from(JSON.stringify(o));
+}
+function withMember(name: string, value: unknown): Buffer {
+  const o = jwsObject();
+  o[name] = value;
   return Buffer.from(JSON.stringify(o));
 }
 const baseAttrs = {
@@ -133,6 +141,17 @@ describe('parseEnvelope', () => {
         'io.wabbit-networks.buildId': '123',
         'io.wabbit-networks.buildTime': '1672944615',
       });
+    });
+
+    it('keeps a string artifactType', () => {
+      const rawPayload = Buffer.from(
+        JSON.stringify({
+          targetArtifact: { ...E2E_TARGET, artifactType: 'application/vnd.example.sbom' },
+        }),
+      );
+      expect(
+        parseEnvelope(buildJws({ ...spec, rawPayload }), JWS).payload.targetArtifact.artifactType,
+      ).toBe('application/vnd.example.sbom');
     });
 
     it.each([
@@ -307,6 +326,62 @@ describe('parseEnvelope', () => {
       );
     });
 
+    it.each<[string, () => Buffer, string]>([
+      ['an empty signature', () => withMember('signature', ''), 'signature: is empty'],
+      [
+        'a protected header that is a JSON array',
+        () => withProtectedJson('[]'),
+        'protected: must be a JSON object',
+      ],
+      [
+        'an unprotected header that is an array',
+        () => withMember('header', []),
+        'header: must be a JSON object',
+      ],
+      [
+        'a payload that is a JSON array',
+        () => buildJws({ ...spec, rawPayload: Buffer.from('[1]') }),
+        'payload: must be a JSON object',
+      ],
+      [
+        'cty as a number',
+        () => withProtected({ ...baseAttrs, cty: 1 }),
+        'protected.cty: must be a string',
+      ],
+      [
+        'signingScheme as an array',
+        () => withProtected({ ...baseAttrs, 'io.cncf.notary.signingScheme': ['notary.x509'] }),
+        'protected.io.cncf.notary.signingScheme: must be a string',
+      ],
+      [
+        'verificationPlugin as a number',
+        () => withProtected({ ...baseAttrs, 'io.cncf.notary.verificationPlugin': 1 }),
+        'protected.io.cncf.notary.verificationPlugin: must be a string',
+      ],
+      [
+        'verificationPluginMinVersion as an object',
+        () => withProtected({ ...baseAttrs, 'io.cncf.notary.verificationPluginMinVersion': {} }),
+        'protected.io.cncf.notary.verificationPluginMinVersion: must be a string',
+      ],
+      [
+        // Used to escape as a RangeError: the message JSON.stringify'd the value and overflowed the stack.
+        'alg as a 100 000-deep array',
+        () => {
+          const { alg: _alg, ...rest } = baseAttrs;
+          const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+          return withProtectedJson(`{"alg":${deep},${JSON.stringify(rest).slice(1)}`);
+        },
+        'protected.alg: must be a string',
+      ],
+    ])('rejects %s with SIGNATURE_INVALID naming the field', (_n, make, message) => {
+      const bytes = make();
+      expect(() => parseEnvelope(bytes, JWS)).toThrowWithCode(
+        VerificationError,
+        'SIGNATURE_INVALID',
+      );
+      expect(() => parseEnvelope(bytes, JWS)).toThrow(`malformed Notation envelope: ${message}`);
+    });
+
     it('rejects every truncation of a valid envelope without crashing', () => {
       const good = buildJws(spec);
       for (let n = 0; n < good.length; n += 7) {
@@ -409,6 +484,101 @@ describe('parseEnvelope', () => {
         VerificationError,
         'SIGNATURE_INVALID',
       );
+    });
+
+    it.each<[string, () => Buffer, string]>([
+      [
+        'an empty signature',
+        () =>
+          encodeCbor(
+            new Tagged(18, [
+              hdr(okHdr),
+              new Map([[33, [leaf.cert.raw]]]),
+              Buffer.from('{}'),
+              Buffer.alloc(0),
+            ]),
+          ),
+        'signature: is empty',
+      ],
+      [
+        'crit as a text string',
+        () => sign1(hdr(replace(2, 'io.cncf.notary.signingScheme'))),
+        'protected[2]: crit must be a non-empty array',
+      ],
+      [
+        'crit empty',
+        () => sign1(hdr(replace(2, []))),
+        'protected[2]: crit must be a non-empty array',
+      ],
+      [
+        'signingScheme as an integer',
+        () => sign1(hdr(replace('io.cncf.notary.signingScheme', 1))),
+        'protected.io.cncf.notary.signingScheme: must be a text string',
+      ],
+      [
+        'a signing time beyond the Date range',
+        () =>
+          // Tag 1 over the uint64 2^50 (seconds): beyond what the test encoder writes.
+          sign1(
+            Buffer.concat([
+              Buffer.from([0xa5]),
+              ...okHdr.slice(0, 4).flatMap(([k, v]) => [encodeCbor(k), encodeCbor(v)]),
+              encodeCbor('io.cncf.notary.signingTime'),
+              Buffer.from([0xc1, 0x1b, 0, 0x04, 0, 0, 0, 0, 0, 0]),
+            ]),
+          ),
+        'protected.io.cncf.notary.signingTime: out of range',
+      ],
+      [
+        'x5chain as an integer',
+        () => sign1(hdr(okHdr), new Map([[33, 7]])),
+        'unprotected[33]: must be a byte string or an array of byte strings',
+      ],
+      [
+        'a protected x5chain of text (path names the protected bucket)',
+        () => sign1(hdr([...okHdr, [33, ['cert']]]), new Map()),
+        'protected[33][0]: must be a byte string',
+      ],
+      [
+        'a text string that is not UTF-8',
+        () => Buffer.from([0xd2, 0x81, 0x62, 0xc3, 0x28]), // 18([ text(2) "\xc3(" ])
+        '$: text string at byte 3 is not valid UTF-8',
+      ],
+      [
+        // Used to JSON.stringify the label into the message: seconds and gigabytes for a large one.
+        'alg as a 1 MiB byte string',
+        () => sign1(hdr(replace(1, Buffer.alloc(1 << 20)))),
+        'protected[1]: must be an integer algorithm',
+      ],
+    ])('rejects %s with SIGNATURE_INVALID naming the field', (_n, make, message) => {
+      const bytes = make();
+      expect(() => parseEnvelope(bytes, COSE)).toThrowWithCode(
+        VerificationError,
+        'SIGNATURE_INVALID',
+      );
+      expect(() => parseEnvelope(bytes, COSE)).toThrow(`malformed Notation envelope: ${message}`);
+    });
+
+    it('reads x5chain from the protected header and lists integer labels by name or number', () => {
+      const env = parseEnvelope(
+        sign1(
+          hdr([...replace(2, ['io.cncf.notary.signingScheme', 99]), [33, [leaf.cert.raw]]]),
+          new Map(),
+        ),
+        COSE,
+      );
+      expect(env.certChain[0]?.raw).toEqual(leaf.cert.raw);
+      expect(env.signedAttrs.names).toEqual([
+        'alg',
+        'crit',
+        'cty',
+        'io.cncf.notary.signingScheme',
+        'io.cncf.notary.signingTime',
+        '33',
+      ]);
+      // An integer crit label is kept as its decimal string, and is unknown to this verifier.
+      expect(env.signedAttrs.crit).toEqual(['io.cncf.notary.signingScheme', '99']);
+      expect(env.signedAttrs.unknownCritical).toEqual(['99']);
     });
 
     it('accepts a single x5chain certificate given as a bare byte string (RFC 9360)', () => {

@@ -64,6 +64,15 @@ const untrusted = (): NotationSignatureOutcome => {
   });
 };
 
+/** A valid outcome as only level skip produces it: no identity, key id, signing time or validUntil. */
+const bare = (extra: Partial<NotationSignatureOutcome> = {}): NotationSignatureOutcome => ({
+  ok: true,
+  level: 'strict',
+  checks: [],
+  logged: [],
+  ...extra,
+});
+
 describe('checkNotationPolicy', () => {
   describe('when there are no signer roles', () => {
     it('passes with one valid signature among failed ones and lists the identity', () => {
@@ -98,6 +107,88 @@ describe('checkNotationPolicy', () => {
           reason: expect.objectContaining({
             code: 'NO_TRUST_DATA',
             message: `no Notation signature found for ${E2E_TARGET.digest}`,
+          }),
+        }),
+      );
+    });
+
+    it('lists "unknown" for a valid signature without an identity', () => {
+      const r = checkNotationPolicy({
+        outcomes: [bare()],
+        ref,
+        policy: policyWith({}),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r.ok && r.signers).toEqual(['unknown']);
+    });
+
+    it('does not bound validUntil by a signingAuthority signature without expiry (no chain notAfter applies)', () => {
+      const id = generated('ec-leaf');
+      const sa = verifyNotationEnvelope(
+        buildJws({
+          key: id.key!,
+          chain: [id.cert, ecRoot],
+          alg: 'ES256',
+          scheme: 'notary.x509.signingAuthority',
+          signingTime: new Date('2025-05-01T00:00:00Z'),
+        }),
+        'application/jose+json',
+        {
+          subject: E2E_TARGET,
+          source: notationSource({ signingAuthority: [ecRoot] }),
+          now: PINNED_NOW,
+        },
+      );
+      expect(sa.ok).toBe(true);
+      expect(sa.validUntil).toBeUndefined();
+      const r = checkNotationPolicy({
+        outcomes: [sa],
+        ref,
+        policy: policyWith({}),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r.ok && r.validUntil.getTime()).toBe(8.64e15);
+    });
+
+    it("names the only signature's failure as rejected", () => {
+      const r = checkNotationPolicy({
+        outcomes: [untrusted()],
+        ref,
+        policy: policyWith({}),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r.ok === false && r.reason).toEqual(
+        expect.objectContaining({
+          code: 'ROOT_NOT_TRUSTED',
+          message: expect.stringMatching(
+            new RegExp(`^Notation signature for ${E2E_TARGET.digest} rejected: `),
+          ),
+        }),
+      );
+    });
+
+    it('is inconclusive with the fetch error when the only signature could not be fetched', () => {
+      const down = toFailedNotationOutcome(
+        new InconclusiveError('TIMEOUT', 'registry timed out'),
+        'strict',
+      );
+      const r = checkNotationPolicy({
+        outcomes: [down],
+        ref,
+        policy: policyWith({}),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r).toEqual(
+        expect.objectContaining({
+          ok: false,
+          definite: false,
+          reason: expect.objectContaining({
+            code: 'TIMEOUT',
+            message: `Notation signature for ${E2E_TARGET.digest} rejected: registry timed out`,
           }),
         }),
       );
@@ -158,6 +249,17 @@ describe('checkNotationPolicy', () => {
       expect(r.ok === false && r.reason.code).toBe('SIGNATURE_TOO_OLD');
     });
 
+    it('counts a valid signature without a signing time as too old (it cannot prove freshness)', () => {
+      const r = checkNotationPolicy({
+        outcomes: [bare()],
+        ref,
+        policy: policyWith({ maxAgeMs: 15 * DAY }),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r.ok === false && [r.reason.code, r.definite]).toEqual(['SIGNATURE_TOO_OLD', true]);
+    });
+
     it('passes with a fresh one and caps validUntil at signing time + maxAge', () => {
       const fresh = signedBy('ec-leaf', new Date('2025-05-30T00:00:00Z'));
       const r = checkNotationPolicy({
@@ -199,6 +301,31 @@ describe('checkNotationPolicy', () => {
           message: expect.stringContaining('"security"'),
         }),
       );
+    });
+
+    it('accepts any valid signature for a role whose identity is "*"', () => {
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf2')],
+        ref,
+        policy: policyWith({ signers: [signer('anyone', ['*'], true)] }),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r.ok && r.signers).toEqual(['anyone']);
+    });
+
+    it('ignores a threshold naming an identity-less signer next to a Notation role', () => {
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf')],
+        ref,
+        policy: policyWith({
+          signers: [signer('release', [release], true), signer('notary', [])],
+          thresholds: { 'targets/notary': 3 },
+        }),
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r.ok && r.signers).toEqual(['release']);
     });
 
     it('ignores identity-less (Notary v1) signers and thresholds naming them', () => {
@@ -251,6 +378,31 @@ describe('checkNotationPolicy', () => {
           message: expect.stringMatching(/needs 2 .* found 1/),
         }),
       );
+    });
+
+    it('fails when two keys can only fill the same identity (no augmenting path)', () => {
+      const ids = [identity({ C: 'US', OU: 'Release' }), identity({ CN: 'nobody' })];
+      const p = policyWith({ signers: [signer('rm', ids)], thresholds: { rm: 2 } });
+      const r = checkNotationPolicy({
+        outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf3')],
+        ref,
+        policy: p,
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r.ok === false && r.reason.message).toMatch(/needs 2 .* found 1/);
+    });
+
+    it('counts signatures without a key id as distinct signers', () => {
+      const p = policyWith({ signers: [signer('rm', [release, security])], thresholds: { rm: 2 } });
+      const r = checkNotationPolicy({
+        outcomes: [bare({ identityAttributes: release }), bare({ identityAttributes: security })],
+        ref,
+        policy: p,
+        source: 'notation',
+        now: PINNED_NOW,
+      });
+      expect(r.ok && r.signers).toEqual(['rm']);
     });
 
     it('counts one signer once even when it matches two identities of the role', () => {

@@ -22,9 +22,13 @@ import {
 import type { CompiledNotationSource, NotationLevel } from '../../policy/types.js';
 import {
   NOTATION_LEVELS,
+  toFailedNotationOutcome,
   verifyNotationEnvelope,
   type NotationSignatureOutcome,
 } from '../verify.js';
+import { InconclusiveError, VerificationError } from '../../errors.js';
+import { derTlv } from '../../../tls/der.js';
+import { certificate, dn, ecKeys, LEAF_EXTENSIONS } from './x509-builder.js';
 
 const JWS = 'application/jose+json';
 const COSE = 'application/cose';
@@ -470,5 +474,44 @@ describe('verifyNotationEnvelope', () => {
         expect(NOTATION_LEVELS[level].integrity).toBe('enforce');
       expect(Object.values(NOTATION_LEVELS.skip).every((a) => a === 'skip')).toBe(true);
     });
+
+    it('stops at integrity, even at audit, for a chain certificate the DER reader refuses (later checks never reparse it)', () => {
+      const k = ecKeys();
+      const cert = certificate({
+        subject: dn('', derTlv(0x1c, Buffer.from([0, 0, 0, 0x41]))), // UniversalString: openssl accepts it
+        publicKey: k.publicKey,
+        signingKey: k.privateKey,
+        extensions: LEAF_EXTENSIONS,
+      });
+      const o = verifyNotationEnvelope(
+        buildJws({ key: k.privateKey, chain: [cert], alg: 'ES256' }),
+        JWS,
+        {
+          subject: E2E_TARGET,
+          source: notationSource({ ca: [cert], level: 'audit' }),
+          now: PINNED_NOW,
+        },
+      );
+      expect(o.ok).toBe(false);
+      expect(o.error).toThrowWithCode(VerificationError, 'SIGNATURE_INVALID');
+      expect(o.error?.message).toBe('certificate "CN=A": unsupported string type 0x1c in name');
+      expect(o.checks.map((c) => [c.check, c.ok])).toEqual([['integrity', false]]);
+    });
+  });
+});
+
+describe('toFailedNotationOutcome', () => {
+  it('records the error, with the signature manifest digest only when it is known', () => {
+    const error = new InconclusiveError('TIMEOUT', 'registry timed out');
+    expect(toFailedNotationOutcome(error, 'strict')).toEqual({
+      ok: false,
+      level: 'strict',
+      checks: [],
+      error,
+      logged: [],
+    });
+    expect(toFailedNotationOutcome(error, 'audit', 'sha256:abc').signatureDigest).toBe(
+      'sha256:abc',
+    );
   });
 });

@@ -2,6 +2,7 @@
 // The fetch orchestrator with a fake metadata port: order, fallbacks, reuse, single-flight, errors.
 import { describe, expect, it } from '@jest/globals';
 import { InconclusiveError, VerificationError } from '../../core/errors.js';
+import { LIMITS } from '../../core/limits.js';
 import type { NotaryRoleRequest } from '../ports.js';
 import { NotaryEvidence } from '../notary-evidence.js';
 import { notarySource } from '../../__fixtures__/builders/notary-vectors.js';
@@ -40,7 +41,7 @@ const plain = (reqs: readonly string[]): string[] =>
 
 describe('NotaryEvidence', () => {
   describe('when loading a repository for the first time', () => {
-    it('fetches in the notary client’s order with consistent names and the request fields', async () => {
+    it('fetches root, timestamp and snapshot together, then the roles by consistent name', async () => {
       const seen: NotaryRoleRequest[] = [];
       const { server, source, repo } = setup((r) => {
         r.delegate('targets/releases', [tufKey('ed25519', 3)], {
@@ -62,7 +63,7 @@ describe('NotaryEvidence', () => {
       expect(plain(server.requests)).toEqual([
         'root.json',
         'timestamp.json',
-        'snapshot.<sha256>.json',
+        'snapshot.json',
         'targets.<sha256>.json',
         'targets/releases.<sha256>.json',
         'targets/qa.<sha256>.json',
@@ -75,19 +76,43 @@ describe('NotaryEvidence', () => {
         caBundle: 'PEM',
         deadline,
       });
-      const snapshotMeta = seen[2]!;
-      expect(snapshotMeta.maxBytes).toBe(repo.publish().get('snapshot.json')!.length);
+      // The snapshot is asked for before its size is known; roles after it use the signed length.
+      expect(seen[2]!.maxBytes).toBe(LIMITS.maxSnapshotBytes);
+      expect(seen[3]!.maxBytes).toBe(repo.publish().get('targets.json')!.length);
+    });
+
+    it('fetches the snapshot again by the timestamp’s hash when the one asked ahead differs', async () => {
+      const { server, source, evidence, repo } = setup();
+      // A publish between the two requests: snapshot.json is already the next version.
+      const served = new Map(server.files);
+      repo.targetFiles = { next: { digest: digestOf('next') } };
+      served.set('snapshot.json', repo.publish().get('snapshot.json')!);
+      server.files = served;
+      const verified = await evidence.load(source, GUN, ctx);
+      expect(verified.roles.get('targets')!.targets.has('next')).toBe(false);
+      expect(plain(server.requests).slice(2, 4)).toEqual([
+        'snapshot.json',
+        'snapshot.<sha256>.json',
+      ]);
+    });
+
+    it('takes the snapshot asked ahead only when the timestamp lists its sha256', async () => {
+      const { server, source, evidence } = setup((r) => {
+        r.mutate['timestamp'] = (t) => {
+          const m = (t['meta'] as Record<string, { hashes: Record<string, string> }>)['snapshot']!;
+          delete m.hashes['sha256'];
+        };
+      });
+      await evidence.load(source, GUN, ctx);
+      expect(plain(server.requests).slice(2, 4)).toEqual(['snapshot.json', 'snapshot.json']);
     });
 
     it('falls back to <role>.json when the consistent name is missing', async () => {
       const { server, source, evidence } = setup();
       for (const k of [...server.files.keys()])
-        if (/^snapshot\.[0-9a-f]{64}\.json$/.test(k)) server.files.delete(k);
+        if (/^targets\.[0-9a-f]{64}\.json$/.test(k)) server.files.delete(k);
       await evidence.load(source, GUN, ctx);
-      expect(plain(server.requests).slice(2, 4)).toEqual([
-        'snapshot.<sha256>.json',
-        'snapshot.json',
-      ]);
+      expect(plain(server.requests).slice(3, 5)).toEqual(['targets.<sha256>.json', 'targets.json']);
     });
 
     it('walks root versions down to the pinned one', async () => {
@@ -109,7 +134,11 @@ describe('NotaryEvidence', () => {
       const server = new FakeNotaryServer(repo.publish());
       const verified = await new NotaryEvidence({ metadata: server }).load(source, GUN, ctx);
       expect(verified.rootVersion).toBe(3);
-      expect(server.requests.slice(0, 3)).toEqual(['root.json', '2.root.json', '1.root.json']);
+      expect(server.requests.filter((r) => r.endsWith('root.json'))).toEqual([
+        'root.json',
+        '2.root.json',
+        '1.root.json',
+      ]);
     });
 
     it.each(['root.json', 'timestamp.json'])(
@@ -338,15 +367,15 @@ describe('NotaryEvidence', () => {
       let pending = 0;
       const metadata = {
         fetchRole: async (req: NotaryRoleRequest) => {
-          pending++;
-          inFlight.push(pending);
+          const delegation = req.role.startsWith('targets/');
+          if (delegation) inFlight.push(++pending);
           await new Promise((r) => setImmediate(r));
-          pending--;
+          if (delegation) pending--;
           return server.fetchRole(req);
         },
       };
       await new NotaryEvidence({ metadata }).load(source, GUN, ctx);
-      expect(Math.max(...inFlight)).toBe(2);
+      expect(inFlight).toEqual([1, 2]);
     });
   });
 });

@@ -275,7 +275,7 @@ export class ScannedTargets implements ReadonlyMap<string, TargetFile> {
     this.size = size;
   }
 
-  /** Row offset of `name`, or -1 (binary search: the names were checked to be sorted). */
+  /** Index of `name`, or -1 (binary search: the reader checked the names are sorted). */
   private find(name: string): number {
     // No canonical key decodes to a lone surrogate; Buffer.from would turn one into U+FFFD.
     if (LONE_SURROGATE.test(name)) return -1;

@@ -16,6 +16,8 @@ export interface ChildHandle {
   cpuSeconds(): number;
   /** Everything the child wrote to stderr. */
   stderr(): string;
+  /** Bytes and lines the child wrote to stdout (counted only with `stdout: 'pipe'`). */
+  stdoutCount(): { bytes: number; lines: number };
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -36,8 +38,11 @@ export interface StartChildOptions {
   readonly nodeArgs?: readonly string[];
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
-  /** Where the child's stdout goes (default: discarded). */
-  readonly stdout?: 'ignore' | 'inherit';
+  /**
+   * Where the child's stdout goes (default: discarded). `pipe`: a pipe this process drains and
+   * counts (like a container runtime's log pipe: the child pays for real pipe writes).
+   */
+  readonly stdout?: 'ignore' | 'inherit' | 'pipe';
 }
 
 /** Start `node <script>` with an IPC channel; stdout is discarded unless asked for. */
@@ -56,6 +61,11 @@ export function startChild(script: string, opts: StartChildOptions = {}): ChildH
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (err.length < 64 * 1024) err += d.toString();
+  });
+  const out = { bytes: 0, lines: 0 };
+  child.stdout?.on('data', (d: Buffer) => {
+    out.bytes += d.length;
+    for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) out.lines++;
   });
   const queue: { type: string }[] = [];
   const waiters: { type: string; resolve: (m: unknown) => void }[] = [];
@@ -98,6 +108,7 @@ export function startChild(script: string, opts: StartChildOptions = {}): ChildH
     },
     cpuSeconds: () => processCpuSeconds(pid),
     stderr: () => err,
+    stdoutCount: () => ({ ...out }),
     async stop(graceMs = 3000) {
       if (exited) return;
       process.kill(pid, 'SIGTERM');

@@ -181,7 +181,12 @@ async function startServers(
   o: WarmOptions,
 ): Promise<{ servers: Server[]; tg: ChildHandle; primed: unknown }> {
   const opts = o.pin ? { cpus: '0' } : {};
-  const tg = startChild(join(o.toolsDir, 'bench/servers/trustgate.js'), opts);
+  // trustgate writes one audit line per request: into a pipe this process drains (as a
+  // container's stdout would be), not /dev/null, so the server pays for real pipe writes.
+  const tg = startChild(join(o.toolsDir, 'bench/servers/trustgate.js'), {
+    ...opts,
+    stdout: 'pipe',
+  });
   const bare = startChild(join(o.toolsDir, 'bench/servers/bare.js'), opts);
   try {
     tg.send({

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Benchmark child: trustgate's real admission edge (createAdmissionServer + createAdmissionHandler
 // + buildVerifier's DefaultImageVerifier), wired as `trustgate serve --policies` does, with every
-// verdict primed once against the real notary-server and registry. Audit lines go to stdout.
+// verdict primed once against the real notary-server and registry. Audit lines go to stdout
+// (a pipe the parent drains, as a container runtime's log pipe would be).
 
 import { createAdmissionHandler } from '../../src/admission/handler.js';
 import { createAdmissionServer } from '../../src/admission/server.js';
 import { buildVerifier } from '../../src/app.js';
 import { DEFAULT_CONFIG } from '../../src/config/config.js';
 import { PolicyStore } from '../../src/k8s/policy-store.js';
+import { createBufferedSink } from '../../src/observability/line-buffer.js';
 import { createJsonLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createDeadline } from '../../src/verify/deadline.js';
@@ -25,7 +27,10 @@ export interface TrustgateServerStart {
 
 async function start(msg: TrustgateServerStart): Promise<void> {
   const config = DEFAULT_CONFIG;
-  const logger = createJsonLogger({ stream: process.stdout, base: { component: 'trustgate' } });
+  // As `trustgate serve` wires it: lines coalesced per event-loop turn, flushed before exit.
+  const out = createBufferedSink(process.stdout);
+  process.on('exit', () => out.flush());
+  const logger = createJsonLogger({ stream: out, base: { component: 'trustgate' } });
   const metrics = createMetrics({ defaultMetrics: true });
   const store = new PolicyStore();
   for (const p of compilePolicies(msg.policyYaml)) store.upsert(p.id, p);

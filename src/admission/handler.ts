@@ -16,10 +16,12 @@ import type {
 } from '../verify/ports.js';
 import { LIMITS } from '../core/limits.js';
 import type { Logger } from '../observability/logger.js';
+import { toIsoString } from '../observability/iso-time.js';
 import { serializeError } from '../observability/logger.js';
 import type { AdmissionDecision, Metrics } from '../observability/metrics.js';
 import {
   parseAdmissionReview,
+  serializeAdmissionResponse,
   toAdmissionResponse,
   type AdmissionRequestView,
   type AdmissionResult,
@@ -60,6 +62,7 @@ export interface AdmissionHandlerDeps {
 }
 
 export interface AdmissionHandler {
+  // `query` is read-only: the server shares one parsed object between requests with the same query.
   /** `POST /validate`. Never rejects. */
   validate(body: Buffer, query: URLSearchParams): Promise<HttpReply>;
   /** `POST /mutate`: like validate, and pins verified images to `name:tag@sha256:…`. Never rejects. */
@@ -251,6 +254,11 @@ function toDecision(
   };
 }
 
+function allKnown(verdicts: readonly (ImageVerdict | undefined)[]): verdicts is ImageVerdict[] {
+  for (const v of verdicts) if (v === undefined) return false;
+  return true;
+}
+
 function denyWith(code: string, message: string, images: readonly WorkloadImage[]): Decision {
   return {
     result: { allowed: false, code: 403, reason: 'Forbidden', message: `${code}: ${message}` },
@@ -283,12 +291,17 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
   const marginMs = deps.marginMs ?? DEFAULT_MARGIN_MS;
   const { verifier, logger, metrics } = deps;
 
-  async function decide(
+  /**
+   * The decision, synchronously when every image has a memoised verdict (the warm path: no
+   * deadline, timer, credentials lookup or promise chain is needed for an answer that involves
+   * no I/O); otherwise a promise from {@link verifyUpstream}.
+   */
+  function decide(
     req: AdmissionRequestView,
     workload: WorkloadImages,
     query: URLSearchParams,
     pin: boolean,
-  ): Promise<Decision> {
+  ): Decision | Promise<Decision> {
     if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return ALLOW_NO_IMAGES;
     const images = workload.images;
     if (images.length === 0) return ALLOW_NO_IMAGES;
@@ -299,6 +312,19 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
         [],
       );
     }
+    const memoised = verifier.memoisedVerdicts?.(images, req.namespace);
+    if (memoised !== undefined && allKnown(memoised)) return toDecision(images, memoised, pin);
+    return verifyUpstream(req, workload, query, { pin, memoised });
+  }
+
+  async function verifyUpstream(
+    req: AdmissionRequestView,
+    workload: WorkloadImages,
+    query: URLSearchParams,
+    opts: { pin: boolean; memoised: readonly (ImageVerdict | undefined)[] | undefined },
+  ): Promise<Decision> {
+    const { pin, memoised } = opts;
+    const images = workload.images;
     const timeoutMs = parseTimeoutParam(query.get('timeout')) ?? defaultTimeoutMs;
     const budgetMs = toBudgetMs(timeoutMs, marginMs);
     // Lazy: the signal (a timer) is only built if some upstream call needs it; cache hits do not.
@@ -327,6 +353,7 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
         namespace: req.namespace,
         deadline,
         ...(credentials !== undefined ? { credentials } : {}),
+        ...(memoised !== undefined ? { memoised } : {}),
       }),
       deadline,
       Math.min(BACKSTOP_GRACE_MS, (timeoutMs - budgetMs) / 2),
@@ -368,7 +395,9 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
 
     let decision: Decision;
     try {
-      decision = await decide(req, workload, query, endpoint === 'mutate');
+      const decided = decide(req, workload, query, endpoint === 'mutate');
+      // Awaited only when there is something to wait for: a warm answer stays synchronous.
+      decision = decided instanceof Promise ? await decided : decided;
     } catch (err) {
       logger.error('internal error while evaluating admission request', {
         uid: req.uid,
@@ -387,7 +416,7 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
     (logger.audit ?? logger.info).call(logger, 'admission decision', {
       audit: true,
       endpoint,
-      decidedAt: deps.clock.now().toISOString(),
+      decidedAt: toIsoString(deps.clock.now()),
       uid: req.uid,
       operation: req.operation,
       namespace: req.namespace,
@@ -402,7 +431,11 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
       durationMs: Math.round(seconds * 1e6) / 1000,
       dryRun: req.dryRun,
     });
-    return toJsonReply(200, toAdmissionResponse(req.uid, decision.result));
+    return {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: serializeAdmissionResponse(req.uid, decision.result),
+    };
   }
 
   return {

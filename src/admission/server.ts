@@ -150,6 +150,18 @@ export function createAdmissionServer(opts: AdmissionServerOptions): AdmissionSe
     headersTimeout: 15_000,
   });
 
+  // The apiserver sends the same `?timeout=…` on every call of a webhook: parse it once. The
+  // handlers only read the parameters (AdmissionHandler), so one parsed object can be shared.
+  let lastSearch: string | undefined;
+  let lastQuery = new URLSearchParams();
+  function queryOf(search: string): URLSearchParams {
+    if (search !== lastSearch) {
+      lastQuery = new URLSearchParams(search);
+      lastSearch = search;
+    }
+    return lastQuery;
+  }
+
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -218,7 +230,7 @@ export function createAdmissionServer(opts: AdmissionServerOptions): AdmissionSe
       }
       throw err;
     }
-    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const query = queryOf(q < 0 ? '' : url.slice(q + 1));
     let reply: HttpReply;
     if (target.route === 'validate') reply = await opts.handler.validate(body, query);
     else if (target.route === 'mutate') reply = await opts.handler.mutate(body, query);

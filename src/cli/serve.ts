@@ -13,6 +13,7 @@ import { validatePolicyResource } from '../core/policy/validate.js';
 import type { K8sLogger } from '../k8s/client.js';
 import { PolicyStore } from '../k8s/policy-store.js';
 import type { Io } from '../main.js';
+import { createBufferedSink } from '../observability/line-buffer.js';
 import { createJsonLogger, serializeError, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { loadPolicies } from '../policy-files/load.js';
@@ -200,7 +201,12 @@ export async function runServe(
   const metricsPort = parsePort(flag(args, 'metrics-port'), 'metrics-port', 9090);
   const host = flag(args, 'host') ?? '0.0.0.0';
   const config = await loadConfigFile(flag(args, 'config'));
-  const logger = createJsonLogger({ stream: io.stdout, base: { component: 'trustgate' } });
+  // One stdout write per event-loop turn, not one per audit line (line-buffer.ts). Flushed at
+  // the end below and, for any other way out (a throw, process.exit), on the 'exit' event.
+  const out = createBufferedSink(io.stdout);
+  const flushOnExit = (): void => out.flush();
+  process.on('exit', flushOnExit);
+  const logger = createJsonLogger({ stream: out, base: { component: 'trustgate' } });
   const metrics = createMetrics({ defaultMetrics: true });
   const tls = tlsMaterial(
     {
@@ -282,5 +288,7 @@ export async function runServe(
   await runtime.stop();
   await bundle.close();
   logger.info('stopped', {});
+  out.flush();
+  process.off('exit', flushOnExit);
   return EXIT.ok;
 }

@@ -3,6 +3,8 @@
 // singleton, STYLE §4.3); errors are serialized as {name, code, message} because
 // JSON.stringify(new Error('x')) is "{}" (STYLE rule 15).
 
+import { toIsoString } from './iso-time.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Readonly<Record<string, unknown>>;
 
@@ -126,7 +128,7 @@ class JsonLogger implements Logger {
       this.write('info', msg, fields);
       return;
     }
-    const time = this.clock.now().toISOString();
+    const time = toIsoString(this.clock.now());
     const body = JSON.stringify(fields);
     // Same bytes as JSON.stringify({ time, level, msg, ...base, ...fields }, redactingReplacer)
     // for such a record: keys in that order, no duplicates, nothing to redact.
@@ -154,7 +156,7 @@ class JsonLogger implements Logger {
 
   private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
     if (LEVELS[level] < this.threshold) return;
-    const time = this.clock.now().toISOString();
+    const time = toIsoString(this.clock.now());
     let line: string;
     try {
       // Fast path (one audit line per admission request): redact while serializing.

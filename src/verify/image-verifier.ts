@@ -182,6 +182,27 @@ function track<V>(
   );
 }
 
+/** What a memoised verdict must have been built against to be reused. */
+interface MemoScope {
+  readonly namespace: string;
+  readonly snapshot: readonly CompiledPolicy[];
+  readonly nsInfo: NamespaceInfo | undefined;
+}
+
+/** The memoised verdict of `img` when it was built against this scope's snapshot and labels. */
+function memoHit(
+  memo: VerdictMemo,
+  img: WorkloadImage,
+  scope: MemoScope,
+): ImageVerdict | undefined {
+  const hit = memo.get(img.image + SEP + scope.namespace);
+  if (hit === undefined || hit.policies !== scope.snapshot || hit.namespace !== scope.nsInfo) {
+    return undefined;
+  }
+  // The same image may sit at another field path in this request.
+  return hit.verdict.path === img.path ? hit.verdict : { ...hit.verdict, path: img.path };
+}
+
 export class DefaultImageVerifier implements ImageVerifier {
   constructor(private readonly opts: ImageVerifierOptions) {}
 
@@ -190,10 +211,32 @@ export class DefaultImageVerifier implements ImageVerifier {
     ctx: VerifyContext,
   ): Promise<readonly ImageVerdict[]> {
     // Images are independent: verify them concurrently under the one deadline.
-    return Promise.all(images.map((img) => this.verifyImage(img, ctx)));
+    return Promise.all(images.map((img, i) => this.verifyImage(img, ctx, ctx.memoised?.[i])));
   }
 
-  private async verifyImage(img: WorkloadImage, ctx: VerifyContext): Promise<ImageVerdict> {
+  memoisedVerdicts(
+    images: readonly WorkloadImage[],
+    namespace: string,
+  ): readonly (ImageVerdict | undefined)[] {
+    const memo = this.opts.verdictMemo;
+    if (memo === undefined) return images.map(() => undefined);
+    const scope: MemoScope = {
+      namespace,
+      snapshot: this.opts.policies.current(),
+      nsInfo: namespace ? this.opts.namespaces?.get(namespace) : undefined,
+    };
+    const out: (ImageVerdict | undefined)[] = [];
+    for (const img of images) out.push(memoHit(memo, img, scope));
+    return out;
+  }
+
+  /** `known`: the verdict `memoisedVerdicts` found for this image in this request, if any. */
+  private async verifyImage(
+    img: WorkloadImage,
+    ctx: VerifyContext,
+    known: ImageVerdict | undefined,
+  ): Promise<ImageVerdict> {
+    if (known !== undefined) return known;
     const memo = ctx.at === undefined ? this.opts.verdictMemo : undefined;
     // Read before the memo check so a hit is validated against exactly what a miss would use.
     const snapshot = this.opts.policies.current();
@@ -202,10 +245,10 @@ export class DefaultImageVerifier implements ImageVerifier {
       return (await this.computeVerdict(img, ctx, { snapshot, nsInfo }, undefined)).verdict;
     }
     const key = img.image + SEP + ctx.namespace;
-    const hit = memo.get(key);
-    if (hit !== undefined && hit.policies === snapshot && hit.namespace === nsInfo) {
-      // The same image may sit at another field path in this request.
-      return hit.verdict.path === img.path ? hit.verdict : { ...hit.verdict, path: img.path };
+    // Already looked up (and missed) by memoisedVerdicts for this request: do not count it twice.
+    if (ctx.memoised === undefined) {
+      const hit = memoHit(memo, img, { namespace: ctx.namespace, snapshot, nsInfo });
+      if (hit !== undefined) return hit;
     }
     const used: UsedEntries = { tainted: false, entries: [] };
     const { verdict, policies, now } = await this.computeVerdict(

@@ -157,6 +157,12 @@ export interface VerifyContext {
   readonly credentials?: CredentialProvider;
   /** Evaluate as of this instant (CLI `--at`); defaults to the clock. */
   readonly at?: Date;
+  /**
+   * Per image (same order): the verdict `ImageVerifier.memoisedVerdicts` already found for this
+   * request, or `undefined` where it found none. Those images are not looked up again, so each
+   * image costs exactly one memo lookup (and one cache metric) per request.
+   */
+  readonly memoised?: readonly (ImageVerdict | undefined)[];
 }
 
 /** The application service the admission edge and the CLI call. */
@@ -166,4 +172,14 @@ export interface ImageVerifier {
     images: readonly WorkloadImage[],
     ctx: VerifyContext,
   ): Promise<readonly ImageVerdict[]>;
+  /**
+   * The synchronous warm path: per image, its memoised verdict for `namespace` (valid for the
+   * current policies and namespace labels), `undefined` where there is none. One memo lookup per
+   * image. When every entry is set the request needs no I/O and no deadline; otherwise pass the
+   * array as `ctx.memoised` to `verifyImages`. Optional: without it, always call `verifyImages`.
+   */
+  memoisedVerdicts?(
+    images: readonly WorkloadImage[],
+    namespace: string,
+  ): readonly (ImageVerdict | undefined)[];
 }

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from '@jest/globals';
 import type { FieldError } from '../../core/errors.js';
-import type { CredentialProvider } from '../../verify/ports.js';
+import type { ImageVerdict } from '../../core/result.js';
+import type { CredentialProvider, VerifyContext, WorkloadImage } from '../../verify/ports.js';
 import { reviewBody, workloadObject } from '../../__fixtures__/admission/factory.js';
 import {
   FakeVerifier,
@@ -312,6 +313,90 @@ describe('createAdmissionHandler', () => {
       ).toBeUndefined();
       const off = setup({}, { mutate: false });
       expect((await off.handler.mutate(reviewBody('pod'), q())).status).toBe(404);
+    });
+  });
+
+  describe('when the verifier has memoised verdicts for every image (warm path)', () => {
+    /** Remembers every verdict like DefaultImageVerifier's memo, and answers from it synchronously. */
+    class MemoVerifier extends FakeVerifier {
+      readonly memo = new Map<string, ImageVerdict>();
+      memoCalls = 0;
+      override async verifyImages(
+        images: readonly WorkloadImage[],
+        ctx: VerifyContext,
+      ): Promise<readonly ImageVerdict[]> {
+        const out = await super.verifyImages(images, ctx);
+        for (const v of out) this.memo.set(v.image, v);
+        return out.map((v, i) => ctx.memoised?.[i] ?? v);
+      }
+      memoisedVerdicts(images: readonly WorkloadImage[]): readonly (ImageVerdict | undefined)[] {
+        this.memoCalls++;
+        return images.map((img) => this.memo.get(img.image));
+      }
+    }
+
+    function warmSetup() {
+      const verifier = new MemoVerifier();
+      const sink = new MemorySink();
+      const metrics = createMetrics();
+      let credentialLookups = 0;
+      const handler = createAdmissionHandler({
+        verifier,
+        clock,
+        logger: createJsonLogger({ stream: sink, clock }),
+        metrics,
+        credentialsFor: () => (credentialLookups++, Promise.resolve(undefined)),
+      });
+      return { verifier, sink, metrics, handler, credentialLookups: () => credentialLookups };
+    }
+
+    it('answers without verifyImages or a credentials lookup, with the same reply and audit line', async () => {
+      const { handler, verifier, sink, metrics, credentialLookups } = warmSetup();
+      const body = reviewBody('pod-full', undefined, { uid: 'uid-warm', namespace: 'shop' });
+      const cold = await handler.validate(body, q('timeout=10s'));
+      expect(verifier.calls).toHaveLength(1);
+      expect(credentialLookups()).toBe(1);
+      const warm = await handler.validate(body, q('timeout=10s'));
+      expect(verifier.calls).toHaveLength(1);
+      expect(credentialLookups()).toBe(1);
+      expect(verifier.memoCalls).toBe(2);
+      expect(warm).toEqual(cold);
+      const audits = sink.lines.filter((l) => l['audit'] === true);
+      expect(audits).toHaveLength(2);
+      const { durationMs: d0, ...first } = audits[0]!;
+      const { durationMs: d1, ...second } = audits[1]!;
+      expect(second).toEqual(first);
+      expect([typeof d0, typeof d1]).toEqual(['number', 'number']);
+      expect(await metrics.render()).toContain(
+        'trustgate_admission_requests_total{decision="allow",code="NONE"} 2',
+      );
+      expect(await metrics.render()).toContain('trustgate_admission_duration_seconds_count 2');
+    });
+
+    it('passes what it found as ctx.memoised when only some images are memoised', async () => {
+      const { handler, verifier } = warmSetup();
+      const pod = reviewBody('pod-full', undefined, { uid: 'uid-1' });
+      await handler.validate(pod, q());
+      const [kept] = [...verifier.memo.keys()];
+      for (const k of [...verifier.memo.keys()]) if (k !== kept) verifier.memo.delete(k);
+      const reply = await handler.validate(pod, q());
+      expect(response(reply.body)).toEqual({ uid: 'uid-1', allowed: true });
+      expect(verifier.calls).toHaveLength(2);
+      const memoised = verifier.calls[1]!.ctx.memoised;
+      expect(memoised?.filter((v) => v !== undefined).map((v) => v.image)).toEqual([kept]);
+      expect(memoised).toHaveLength(verifier.calls[1]!.images.length);
+    });
+
+    it('denies with INTERNAL when the memo lookup throws', async () => {
+      const { handler, verifier } = warmSetup();
+      verifier.memoisedVerdicts = () => {
+        throw new Error('memo broke');
+      };
+      const r = response(
+        (await handler.validate(reviewBody('pod', undefined, { uid: 'u' }), q())).body,
+      );
+      expect(r['allowed']).toBe(false);
+      expect(JSON.stringify(r['status'])).toContain('INTERNAL');
     });
   });
 });

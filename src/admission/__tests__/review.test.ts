@@ -4,7 +4,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { RequestError } from '../../core/errors.js';
 import { reviewFor } from '../../__fixtures__/admission/factory.js';
-import { parseAdmissionReview, toAdmissionResponse } from '../review.js';
+import {
+  parseAdmissionReview,
+  serializeAdmissionResponse,
+  toAdmissionResponse,
+  type AdmissionResult,
+} from '../review.js';
 
 const buf = (v: unknown): Buffer => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -156,5 +161,34 @@ describe('toAdmissionResponse', () => {
         patch,
       );
     });
+  });
+});
+
+describe('serializeAdmissionResponse', () => {
+  const uids = [
+    '705ab4f5-6393-11e8-b7cc-42010a800002',
+    '',
+    'quote " backslash \\ slash /',
+    'controls \u0000 \u0001 \b \f \n \r \t \u001f',
+    'unicode é ✓ \u2028 \u2029 😀',
+    'lone surrogates \ud800 \udfff',
+  ];
+  const results: AdmissionResult[] = [
+    { allowed: true },
+    { allowed: true, warnings: [] },
+    { allowed: true, patch: [] },
+    { allowed: true, warnings: ['image "a" (spec.containers[0].image): "quoted"\n'] },
+    { allowed: true, message: 'ok' },
+    { allowed: true, patch: [{ op: 'replace', path: '/spec/containers/0/image', value: 'a@x' }] },
+    { allowed: false, code: 403, reason: 'Forbidden', message: 'denied:\n"x"' },
+    { allowed: false },
+  ];
+
+  it.each(uids)('is byte-identical to JSON.stringify(toAdmissionResponse(…)) for uid %j', (uid) => {
+    for (const result of results) {
+      expect(serializeAdmissionResponse(uid, result)).toBe(
+        JSON.stringify(toAdmissionResponse(uid, result)),
+      );
+    }
   });
 });

@@ -805,6 +805,39 @@ describe('DefaultImageVerifier', () => {
       expect(codes(await verifyOne(h.v, `${GUN}:v1`, shop))).toEqual(['NO_MATCHING_POLICY']);
     });
 
+    it('memoisedVerdicts answers memoised images synchronously, undefined for the others', async () => {
+      const h = memoVerifier();
+      const first = await verifyOne(h.v, `${GUN}:v1`);
+      const memoised = h.v.memoisedVerdicts(
+        [
+          { image: `${GUN}:v1`, path: 'spec.containers[3].image' },
+          { image: `${GUN}:v2`, path: 'spec.containers[4].image' },
+        ],
+        '',
+      );
+      expect(memoised).toEqual([{ ...first, path: 'spec.containers[3].image' }, undefined]);
+      h.setPolicies([cluster('p')]);
+      expect(h.v.memoisedVerdicts([{ image: `${GUN}:v1`, path: 'p' }], '')).toEqual([undefined]);
+    });
+
+    it('looks each image up once when verifyImages is given what memoisedVerdicts found', async () => {
+      const h = memoVerifier();
+      const first = await verifyOne(h.v, `${GUN}:v1`);
+      let memoLookups = 0;
+      const get = h.memo.get.bind(h.memo);
+      h.memo.get = (key) => (memoLookups++, get(key));
+      const images = [
+        { image: `${GUN}:v1`, path: 'spec.containers[0].image' },
+        { image: `${GUN}:v2`, path: 'spec.containers[1].image' },
+      ];
+      const memoised = h.v.memoisedVerdicts(images, '');
+      const verdicts = await h.v.verifyImages(images, ctx({ memoised }));
+      expect(memoLookups).toBe(2);
+      expect(verdicts[0]).toBe(memoised[0]);
+      expect(verdicts[0]).toEqual({ ...first, path: 'spec.containers[0].image' });
+      expect(verdicts[1]).toMatchObject({ image: `${GUN}:v2`, allowed: false });
+    });
+
     it('expires with the shortest underlying cache entry (the tag TTL)', async () => {
       const h = memoVerifier();
       await verifyOne(h.v, `${GUN}:v1`);

@@ -17,6 +17,13 @@ import type {
 import { LIMITS } from '../core/limits.js';
 import type { Logger } from '../observability/logger.js';
 import { toIsoString } from '../observability/iso-time.js';
+import {
+  serializeAuditRecord,
+  toAuditRecord,
+  type AuditRequestFields,
+  type DecisionSummary,
+} from './audit-record.js';
+import { DecisionMemo } from './decision-memo.js';
 import { serializeError } from '../observability/logger.js';
 import type { AdmissionDecision, Metrics } from '../observability/metrics.js';
 import {
@@ -123,7 +130,7 @@ export function toBudgetMs(timeoutMs: number, marginMs: number): number {
   return Math.max(0, Math.floor(timeoutMs - margin));
 }
 
-interface Decision {
+interface Decision extends DecisionSummary {
   readonly result: AdmissionResult;
   readonly decision: AdmissionDecision;
   /** Most significant reason code (metric label), `NONE` when there is none. */
@@ -143,6 +150,7 @@ const ALLOW_NO_IMAGES: Decision = {
 };
 
 const TIMED_OUT = Symbol('timed out');
+const AUDIT_MSG = 'admission decision';
 
 /**
  * Resolve with the promise, or with TIMED_OUT `graceMs` after the deadline: the verifier gets
@@ -290,6 +298,7 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
   const defaultTimeoutMs = deps.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const marginMs = deps.marginMs ?? DEFAULT_MARGIN_MS;
   const { verifier, logger, metrics } = deps;
+  const warmDecisions = new DecisionMemo(toDecision);
 
   /**
    * The decision, synchronously when every image has a memoised verdict (the warm path: no
@@ -313,7 +322,8 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
       );
     }
     const memoised = verifier.memoisedVerdicts?.(images, req.namespace);
-    if (memoised !== undefined && allKnown(memoised)) return toDecision(images, memoised, pin);
+    if (memoised !== undefined && allKnown(memoised))
+      return warmDecisions.get(images, memoised, pin);
     return verifyUpstream(req, workload, query, { pin, memoised });
   }
 
@@ -412,9 +422,7 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
 
     const seconds = (performance.now() - started) / 1000;
     metrics.recordAdmission(decision.decision, decision.code, seconds);
-    // Every field is known and secret-free, so the audit line skips the redacting serializer.
-    (logger.audit ?? logger.info).call(logger, 'admission decision', {
-      audit: true,
+    const request: AuditRequestFields = {
       endpoint,
       decidedAt: toIsoString(deps.clock.now()),
       uid: req.uid,
@@ -423,14 +431,13 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
       kind: req.kind.kind,
       name: objectName(req),
       user: req.username,
-      images: decision.images,
-      decision: decision.decision,
-      allowed: decision.result.allowed,
-      reasons: decision.reasons,
-      policies: decision.policies,
       durationMs: Math.round(seconds * 1e6) / 1000,
       dryRun: req.dryRun,
-    });
+    };
+    const record = toAuditRecord(request, decision);
+    // Every field is known and secret-free, so the audit line skips the redacting serializer.
+    if (logger.audit) logger.audit(AUDIT_MSG, record, serializeAuditRecord(request, decision));
+    else logger.info(AUDIT_MSG, record);
     return {
       status: 200,
       headers: JSON_HEADERS,

@@ -20,8 +20,9 @@ export interface Logger {
    * only JSON strings, numbers, booleans, arrays and plain objects (the per-request audit
    * line). Same JSON as `info`, serialized without the redacting replacer. Optional: callers
    * fall back to `info`.
+   * @param json `JSON.stringify(fields)`, when the caller has it already (the same bytes).
    */
-  audit?(msg: string, fields: LogFields): void;
+  audit?(msg: string, fields: LogFields, json?: string): void;
 }
 
 /** Anything with a `write(string)` (process.stdout, a file stream, a test sink). */
@@ -121,7 +122,7 @@ class JsonLogger implements Logger {
     this.baseJson = plainBaseJson(base);
   }
 
-  audit(msg: string, fields: LogFields): void {
+  audit(msg: string, fields: LogFields, json?: string): void {
     if (LEVELS.info < this.threshold) return;
     const baseJson = this.baseJson;
     if (baseJson === undefined || collides(fields, this.base)) {
@@ -129,7 +130,7 @@ class JsonLogger implements Logger {
       return;
     }
     const time = toIsoString(this.clock.now());
-    const body = JSON.stringify(fields);
+    const body = json ?? JSON.stringify(fields);
     // Same bytes as JSON.stringify({ time, level, msg, ...base, ...fields }, redactingReplacer)
     // for such a record: keys in that order, no duplicates, nothing to redact.
     this.stream.write(

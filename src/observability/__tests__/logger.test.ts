@@ -48,6 +48,14 @@ describe('createJsonLogger', () => {
         );
         expect(viaAudit.raw).toEqual(viaInfo.raw);
         expect(viaAudit.raw).toHaveLength(1);
+        // The same with the record already serialised by the caller.
+        const viaJson = new MemorySink();
+        createJsonLogger({ stream: viaJson, clock, base }).audit?.(
+          'admission decision',
+          AUDIT_SAMPLE,
+          JSON.stringify(AUDIT_SAMPLE),
+        );
+        expect(viaJson.raw).toEqual(viaInfo.raw);
       }
     });
 
@@ -78,6 +86,14 @@ describe('createJsonLogger', () => {
         createJsonLogger({ stream: viaInfo, clock, base }).info('m', record);
         createJsonLogger({ stream: viaAudit, clock, base }).audit?.('m', record);
         expect(viaAudit.raw).toEqual(viaInfo.raw);
+        // A serialised record does not bypass the checks that send these to the generic path.
+        const viaJson = new MemorySink();
+        createJsonLogger({ stream: viaJson, clock, base }).audit?.(
+          'm',
+          record,
+          JSON.stringify(record),
+        );
+        expect(viaJson.raw).toEqual(viaInfo.raw);
       }
     });
 

@@ -76,7 +76,16 @@ export interface MemoisedVerdict {
   readonly policies: readonly CompiledPolicy[];
   /** The namespace labels object from `namespaces.get()` (compared by reference). */
   readonly namespace: NamespaceInfo | undefined;
+  /**
+   * The verdict as seen at other field paths (a Deployment's template, then its Pods), made once
+   * per path so that a hit is the same object every time (the admission decision memo compares
+   * verdicts by identity). Bounded by the paths one image is written at.
+   */
+  atPaths?: Map<string, ImageVerdict>;
 }
+
+/** Field paths remembered per memoised verdict; more are answered with a fresh copy. */
+const MAX_PATHS_PER_VERDICT = 16;
 
 /**
  * Bounded store of whole image verdicts built only from cached evidence (e.g. a `TtlCache`):
@@ -200,7 +209,14 @@ function memoHit(
     return undefined;
   }
   // The same image may sit at another field path in this request.
-  return hit.verdict.path === img.path ? hit.verdict : { ...hit.verdict, path: img.path };
+  if (hit.verdict.path === img.path) return hit.verdict;
+  const paths = (hit.atPaths ??= new Map<string, ImageVerdict>());
+  let atPath = paths.get(img.path);
+  if (atPath === undefined) {
+    atPath = { ...hit.verdict, path: img.path };
+    if (paths.size < MAX_PATHS_PER_VERDICT) paths.set(img.path, atPath);
+  }
+  return atPath;
 }
 
 export class DefaultImageVerifier implements ImageVerifier {

@@ -788,6 +788,21 @@ describe('DefaultImageVerifier', () => {
       expect(a).toMatchObject({ allowed: true, digest: D1 });
     });
 
+    it('hands out the same verdict object for a path each time (decisions are memoised by identity)', async () => {
+      const h = memoVerifier();
+      const first = await verifyOne(h.v, `${GUN}:v1`);
+      const at = (path: string) => h.v.memoisedVerdicts([{ image: `${GUN}:v1`, path }], '')[0];
+      const template = at('spec.template.spec.containers[0].image');
+      expect(template).toEqual({ ...first, path: 'spec.template.spec.containers[0].image' });
+      expect(at('spec.template.spec.containers[0].image')).toBe(template);
+      expect(at(first.path!)).toBe(first);
+      // Only so many paths are remembered per verdict; beyond that each answer is a fresh copy.
+      for (let i = 0; i < 20; i++) at(`spec.containers[${i + 10}].image`);
+      const late = at('spec.containers[29].image');
+      expect(late).toEqual({ ...first, path: 'spec.containers[29].image' });
+      expect(at('spec.containers[29].image')).not.toBe(late);
+    });
+
     it('bypasses the memo once the policy snapshot changes', async () => {
       const h = memoVerifier();
       expect(await verifyOne(h.v, `${GUN}:v1`)).toMatchObject({ allowed: true });

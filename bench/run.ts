@@ -363,6 +363,7 @@ function linearRows(linear: readonly LinearRow[], mark: (i: number) => string): 
     `| 4 | verify + resolve, 1,000 targets (${fmt(row1k.targetsBytes / 1024)} KB) | **${fmt(row1k.cpuMs, 2)} ms** CPU (${range(row1k)}), first ${fmt(row1k.firstMs, 1)} ms | < 5 ms | ${mark(4)} |`,
     `| 4 | verify + resolve, 10,000 targets (${fmt(row10k.targetsBytes / 1024)} KB) | **${fmt(row10k.cpuMs, 2)} ms** CPU (${range(row10k)}), first ${fmt(row10k.firstMs, 1)} ms | < 50 ms | ${mark(5)} |`,
     `| 4 | linearity (ms per 1k targets) | 1k: ${fmt(row1k.cpuMs, 2)}; 10k: ${fmt(row10k.cpuMs / 10, 2)}; marginal 1k→10k: ${fmt(marginalPer1k, 2)}; 10k verify = ${fmt(row10k.cpuMs / row10k.parseMs, 1)}× a bare JSON.parse of its targets.json (machine-speed independent). 10k targets.json: JSON.parse ${fmt(row10k.parseMs, 2)} ms, canonical JSON re-encode ${fmt(row10k.canonicalMs, 2)} ms, parseEnvelope ${fmt(row10k.envelopeMs, 2)} ms | linear | — |`,
+    `| 4 | list every target with its digest after verifying (inspect, digest-only references) | 1,000: ${fmt(row1k.listMs, 2)} ms CPU; 10,000: ${fmt(row10k.listMs, 2)} ms CPU | (info) | — |`,
   ];
 }
 

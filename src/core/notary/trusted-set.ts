@@ -182,33 +182,39 @@ class TargetView implements ReadonlyMap<string, TargetInfo> {
   }
 
   get(name: string): TargetInfo | undefined {
+    if (this.all !== undefined) return this.all.get(name);
     const done = this.built.get(name);
     if (done !== undefined) return done;
-    const t = this.files.get(name);
+    const info = this.info(name, this.files.get(name));
+    if (info !== undefined) this.built.set(name, info);
+    return info;
+  }
+
+  /** The TargetInfo of `name` signed as `t`, or undefined outside paths / without sha256. */
+  private info(name: string, t: TargetFile | undefined): TargetInfo | undefined {
     const sha256 = this.sha256Of(name, t);
     if (sha256 === undefined) return undefined;
     const hex = Buffer.from(sha256, 'base64').toString('hex');
-    const info: TargetInfo = {
+    return {
       name,
       length: t!.length,
       sha256: hex,
       digest: `sha256:${hex}`,
       ...(t!.custom !== undefined ? { custom: t!.custom } : {}),
     };
-    this.built.set(name, info);
-    return info;
   }
 
   has(name: string): boolean {
+    if (this.all !== undefined) return this.all.has(name);
     return this.built.has(name) || this.sha256Of(name, this.files.get(name)) !== undefined;
   }
 
-  /** Every target in signed order (iteration needs them all: build them once). */
+  /** Every target in signed order (iteration needs them all: build them once, in one pass). */
   private materialize(): Map<string, TargetInfo> {
     if (this.all === undefined) {
       const all = new Map<string, TargetInfo>();
-      for (const name of this.files.keys()) {
-        const info = this.get(name);
+      for (const [name, t] of this.files) {
+        const info = this.built.get(name) ?? this.info(name, t);
         if (info !== undefined) all.set(name, info);
       }
       this.all = all;

@@ -659,6 +659,14 @@ describe('TrustedSet', () => {
         expect(map).toBe(view);
       }, self);
       expect(seen).toEqual(['rel/a=1', 'rel/b=2']);
+      // Once listed, lookups answer from the listing, with the same answers and objects.
+      expect(view.get('rel/a')).toBe(a);
+      expect([view.has('rel/b'), view.has('rel/no-sha256'), view.has('other/c')]).toEqual([
+        true,
+        false,
+        false,
+      ]);
+      expect([view.get('other/c'), view.get('missing')]).toEqual([undefined, undefined]);
     });
 
     it('drops a delegation with bad signatures, below threshold or expired, recording why', () => {

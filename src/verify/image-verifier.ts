@@ -191,6 +191,12 @@ function track<V>(
   );
 }
 
+/** A tag cache lookup in flight: its key (for memo expiry bookkeeping) and its result. */
+interface TagLookup {
+  readonly key: string;
+  readonly loaded: Promise<OciDescriptor | null>;
+}
+
 /** What a memoised verdict must have been built against to be reused. */
 interface MemoScope {
   readonly namespace: string;
@@ -358,20 +364,24 @@ export class DefaultImageVerifier implements ImageVerifier {
 
   private async sourceOutcome(source: CompiledTrustSource, job: PolicyJob): Promise<SourceOutcome> {
     const { policy, ref } = job;
+    // A digest reference is pulled by digest: what was verified is what runs. For a tag, the
+    // registry's answer does not depend on the signatures, so it is asked for while the trust
+    // source is consulted (the two round trips overlap on the cold path); it is used only when
+    // the signatures pass, and a failure of this lookup alone never decides anything.
+    const tag =
+      this.opts.settings.verifyRegistryDigest &&
+      this.opts.oci !== undefined &&
+      ref.digest === undefined &&
+      ref.tag !== undefined
+        ? this.lookupTag(ref, job.ctx)
+        : undefined;
+    tag?.loaded.catch(() => undefined);
     const outcome = await this.signedOutcome(source, job);
-    if (
-      !outcome.ok ||
-      !this.opts.settings.verifyRegistryDigest ||
-      ref.digest !== undefined ||
-      ref.tag === undefined
-    ) {
-      // A digest reference is pulled by digest: what was verified is what runs.
-      return outcome;
-    }
+    if (!outcome.ok || tag === undefined) return outcome;
     // Outside the outcome cache on purpose: a tag can be re-pushed at any time, so the served
     // digest is only trusted for the (short) tag TTL, never for a signed outcome's longer TTL.
     try {
-      return await this.crossCheckTag(outcome, job);
+      return await this.crossCheckTag(outcome, job, tag);
     } catch (err) {
       if (job.used) job.used.tainted = true;
       return failed(source.name, toTrustgateError(err), policy);
@@ -480,10 +490,11 @@ export class DefaultImageVerifier implements ImageVerifier {
   private async crossCheckTag(
     outcome: Extract<SourceOutcome, { ok: true }>,
     job: PolicyJob,
+    tag: TagLookup,
   ): Promise<SourceOutcome> {
-    const { policy, ref, ctx } = job;
-    if (!this.opts.oci) return outcome;
-    const served = await this.servedDescriptor(ref, ctx, job.used);
+    const { policy, ref } = job;
+    const cache = this.opts.tagCache;
+    const served = await (job.used ? track(job.used, cache, tag.key, tag.loaded) : tag.loaded);
     if (served === null) {
       return failed(
         outcome.source,
@@ -513,10 +524,15 @@ export class DefaultImageVerifier implements ImageVerifier {
     ctx: VerifyContext,
     used: UsedEntries | undefined,
   ): Promise<OciDescriptor | null> {
+    const { key, loaded } = this.lookupTag(ref, ctx);
+    return used ? track(used, this.opts.tagCache, key, loaded) : loaded;
+  }
+
+  /** The tag cache lookup (single-flight) of `ref`'s tag, with its cache key. */
+  private lookupTag(ref: ImageReference, ctx: VerifyContext): TagLookup {
     const oci = this.opts.oci!;
     const key = [ref.registry, ref.repository, ref.tag ?? ''].join(SEP);
-    const cache = this.opts.tagCache;
-    const loaded = cache.getOrLoad(key, async () => {
+    const loaded = this.opts.tagCache.getOrLoad(key, async () => {
       const started = performance.now();
       const value = await oci.resolveTag(
         { registry: ref.registry, repository: ref.repository },
@@ -526,7 +542,7 @@ export class DefaultImageVerifier implements ImageVerifier {
       this.opts.events?.upstream?.('registry', (performance.now() - started) / 1000);
       return { value, ttlMs: this.opts.settings.tagTtlMs };
     });
-    return used ? track(used, cache, key, loaded) : loaded;
+    return { key, loaded };
   }
 
   private registryContext(ctx: VerifyContext): RegistryRequestContext {

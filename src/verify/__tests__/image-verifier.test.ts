@@ -308,6 +308,28 @@ describe('DefaultImageVerifier', () => {
     });
   });
 
+  describe('when both the trust source and the registry are slow (cold path)', () => {
+    it('asks the registry for the tag while the trust source is consulted', async () => {
+      // Notary answers only once the registry was asked: a sequential check would never finish.
+      let asked: () => void = () => undefined;
+      const registryAsked = new Promise<void>((resolve) => (asked = resolve));
+      const load = notary.load.bind(notary);
+      notary.load = (source, gun, ctx) => registryAsked.then(() => load(source, gun, ctx));
+      const resolveTag = oci.resolveTag.bind(oci);
+      oci.resolveTag = (name, tag) => (asked(), resolveTag(name, tag));
+      const v = await verifyOne(verifier(), `${GUN}:v1`);
+      expect(v).toMatchObject({ allowed: true, digest: D1 });
+    });
+
+    it('ignores the registry when the signatures fail, even if the registry fails too', async () => {
+      notary.answer = repo({ other: D1 });
+      oci.tags.set('v1', new InconclusiveError('TRUST_SOURCE_UNAVAILABLE', 'registry down'));
+      const v = await verifyOne(verifier(), `${GUN}:v1`);
+      expect(v.allowed).toBe(false);
+      expect(codes(v)).toEqual(['TAG_NOT_SIGNED']);
+    });
+  });
+
   describe('when the registry serves another digest for the signed tag', () => {
     it('denies with DIGEST_MISMATCH naming both digests', async () => {
       oci.tags.set('v1', { mediaType: MANIFEST, digest: D2, size: 100 });

@@ -34,14 +34,6 @@ interface PolicyRuntime {
   stop(): Promise<void>;
 }
 
-function toK8sLogger(logger: Logger): K8sLogger {
-  return {
-    info: (fields, msg) => logger.info(msg, fields),
-    warn: (fields, msg) => logger.warn(msg, fields),
-    error: (fields, msg) => logger.error(msg, fields),
-  };
-}
-
 /** `--policies DIR`: compile every policy once; any invalid file stops the start (exit 2). */
 async function filePolicies(dir: string, logger: Logger): Promise<PolicyRuntime> {
   const { policies, errors } = await loadPolicies(dir);
@@ -71,7 +63,8 @@ async function clusterPolicies(
   const { createStatusWriter } = await import('../k8s/status.js');
   const kc = loadKubeConfig(kubeconfigPath !== undefined ? { kubeconfigPath } : {});
   const clients = createKubeClients(kc);
-  const k8sLogger = toK8sLogger(logger);
+  // observability's Logger satisfies the k8s logging port as it is.
+  const k8sLogger: K8sLogger = logger;
   const defaultNamespace = currentNamespace(kc) ?? config.namespace;
   const store = new PolicyStore();
   const informer = new PolicyInformer({

@@ -9,11 +9,14 @@ import { ConfigError } from '../core/errors.js';
 export const TRUSTGATE_GROUP = 'trustgate.dev';
 export const TRUSTGATE_VERSION = 'v1alpha1';
 
-/** Structured logger (pino-compatible call shape). Secret values are never passed to it. */
+/**
+ * The logging k8s/ needs: a message and structured fields, as observability's Logger takes them
+ * (which satisfies this port; k8s/ may not import it, STYLE §2). Secret values are never passed.
+ */
 export interface K8sLogger {
-  info(fields: Record<string, unknown>, msg: string): void;
-  warn(fields: Record<string, unknown>, msg: string): void;
-  error(fields: Record<string, unknown>, msg: string): void;
+  info(msg: string, fields: Record<string, unknown>): void;
+  warn(msg: string, fields: Record<string, unknown>): void;
+  error(msg: string, fields: Record<string, unknown>): void;
 }
 
 /** A logger that drops everything (default for tests and library use). */

@@ -173,7 +173,7 @@ export class PolicyInformer {
     void this.idle().then(() => {
       if (this.listed[kind]) return;
       this.listed[kind] = true;
-      this.logger.info({ kind, policies: this.opts.store.counts() }, 'policies synced');
+      this.logger.info('policies synced', { kind, policies: this.opts.store.counts() });
       if (this.synced()) this.opts.store.markReady();
     });
   }
@@ -220,7 +220,7 @@ export class PolicyInformer {
   private enqueue(id: string, task: () => Promise<void> | void): void {
     const prev = this.queues.get(id) ?? Promise.resolve();
     const next = prev.then(task).catch((err: unknown) => {
-      this.logger.error({ policy: id, err: errorText(err) }, 'policy processing failed');
+      this.logger.error('policy processing failed', { policy: id, err: errorText(err) });
     });
     this.queues.set(id, next);
     void next.then(() => {
@@ -255,7 +255,7 @@ export class PolicyInformer {
     } catch (err) {
       if (!(err instanceof InconclusiveError)) throw err;
       // Keep serving what we had; try again shortly.
-      this.logger.warn({ policy: id, err: err.message }, 'key material unavailable; will retry');
+      this.logger.warn('key material unavailable; will retry', { policy: id, err: err.message });
       this.scheduleRetry(id);
       return;
     }
@@ -304,7 +304,7 @@ export class PolicyInformer {
       this.opts.store.upsert(id, compiled);
     } else if (!outcome.ok) {
       this.opts.store.markInvalid(id, outcome.errors.map((e) => e.path).join(', '));
-      this.logger.warn({ policy: id, errors: outcome.errors.length }, 'policy invalid; not in use');
+      this.logger.warn('policy invalid; not in use', { policy: id, errors: outcome.errors.length });
     }
     // The newest object carries the newest status (planStatusPatch compares against it).
     await this.writeStatus(id, current, { ...rec, statusOk: false });

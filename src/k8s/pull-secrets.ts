@@ -94,7 +94,7 @@ export function createPullSecretResolver(opts: PullSecretResolverOptions): PullS
       const secret = await orNullOn404(opts.coreApi.readNamespacedSecret({ namespace, name }));
       if (secret === null) return null;
       return toDockerConfigJson(secret, maxBytes, (reason) =>
-        logger.warn({ namespace, secret: name, reason }, 'pull secret ignored'),
+        logger.warn('pull secret ignored', { namespace, secret: name, reason }),
       );
     });
   }
@@ -105,10 +105,11 @@ export function createPullSecretResolver(opts: PullSecretResolverOptions): PullS
     try {
       if (saName !== null) saSecrets = await serviceAccountSecrets(req.namespace, saName);
     } catch (err) {
-      logger.warn(
-        { namespace: req.namespace, serviceAccount: saName, err: errorText(err) },
-        'cannot read service account; its pull secrets are not used',
-      );
+      logger.warn('cannot read service account; its pull secrets are not used', {
+        namespace: req.namespace,
+        serviceAccount: saName,
+        err: errorText(err),
+      });
     }
     const names = [...new Set([...req.imagePullSecrets, ...saSecrets])].slice(
       0,
@@ -119,10 +120,11 @@ export function createPullSecretResolver(opts: PullSecretResolverOptions): PullS
         try {
           return await dockerConfig(req.namespace, name);
         } catch (err) {
-          logger.warn(
-            { namespace: req.namespace, secret: name, err: errorText(err) },
-            'cannot read pull secret; ignored',
-          );
+          logger.warn('cannot read pull secret; ignored', {
+            namespace: req.namespace,
+            secret: name,
+            err: errorText(err),
+          });
           return null;
         }
       }),

@@ -171,10 +171,10 @@ export class ResilientInformer<T extends KubernetesObject> {
       cb(obj);
     } catch (err) {
       // A handler bug must not break the watch loop (ListWatch calls us synchronously).
-      this.opts.logger.error(
-        { informer: this.opts.name, err: errorText(err) },
-        'informer handler failed',
-      );
+      this.opts.logger.error('informer handler failed', {
+        informer: this.opts.name,
+        err: errorText(err),
+      });
     }
   }
 
@@ -189,10 +189,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     if (this.stopped || this.restartTimer) return;
     const delay = backoffDelay(this.attempt, this.opts.backoff);
     this.attempt += 1;
-    this.opts.logger.warn(
-      { informer: this.opts.name, err: errorText(err), retryInMs: delay },
-      'watch failed; restarting',
-    );
+    this.opts.logger.warn('watch failed; restarting', {
+      informer: this.opts.name,
+      err: errorText(err),
+      retryInMs: delay,
+    });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopped) return;

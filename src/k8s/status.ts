@@ -171,10 +171,12 @@ export function createStatusWriter(opts: StatusWriterOptions): StatusWriter {
         }
         return 'written';
       } catch (err) {
-        opts.logger.warn(
-          { kind: target.kind, name, namespace, err: errorText(err) },
-          'could not write policy status',
-        );
+        opts.logger.warn('could not write policy status', {
+          kind: target.kind,
+          name,
+          namespace,
+          err: errorText(err),
+        });
         return 'failed';
       }
     },

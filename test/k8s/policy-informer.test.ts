@@ -139,8 +139,8 @@ async function startHarness(
   const warnings: string[] = [];
   const logger: K8sLogger = {
     info: () => {},
-    warn: (_f, m) => warnings.push(m),
-    error: (_f, m) => warnings.push(m),
+    warn: (m) => warnings.push(m),
+    error: (m) => warnings.push(m),
   };
   const informer = createPolicyInformer({
     kc,

@@ -126,8 +126,8 @@ describe('createPullSecretResolver', () => {
       const warnings: string[] = [];
       const logger: K8sLogger = {
         info: () => {},
-        warn: (_f, m) => warnings.push(m),
-        error: (_f, m) => warnings.push(m),
+        warn: (m) => warnings.push(m),
+        error: (m) => warnings.push(m),
       };
       const resolve = createPullSecretResolver({
         coreApi: core(),
@@ -150,8 +150,8 @@ describe('createPullSecretResolver', () => {
       const logged: string[] = [];
       const logger: K8sLogger = {
         info: () => {},
-        warn: (f, m) => logged.push(`${m} ${JSON.stringify(f)}`),
-        error: (f, m) => logged.push(`${m} ${JSON.stringify(f)}`),
+        warn: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`),
+        error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`),
       };
       fake.injectFailure('GET', '/api/v1/namespaces/app/secrets/pod-pull', 403);
       try {

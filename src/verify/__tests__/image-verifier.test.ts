@@ -713,6 +713,16 @@ describe('DefaultImageVerifier', () => {
     });
   });
 
+  describe('when no verdict memo is configured', () => {
+    it('memoisedVerdicts finds nothing, so every image is verified', () => {
+      const images = [
+        { image: `${GUN}:v1`, path: 'a' },
+        { image: `${GUN}:v2`, path: 'b' },
+      ];
+      expect(verifier().memoisedVerdicts(images, 'shop')).toEqual([undefined, undefined]);
+    });
+  });
+
   describe('when a verdict memo is configured', () => {
     /** A TtlCache that counts lookups, so a memo hit can be shown to make none. */
     class CountingCache<V> extends TtlCache<string, V> {
@@ -808,6 +818,22 @@ describe('DefaultImageVerifier', () => {
         'spec.containers[2].image',
       ]);
       expect(a).toMatchObject({ allowed: true, digest: D1 });
+    });
+
+    it('keeps a verdict no longer than the migration cut-over it was made before', async () => {
+      notation.answer = [];
+      const migrating = cluster('m', {
+        trustSources: [NOTARY_SOURCE, NOTATION_SOURCE],
+        migration: { notaryV1Until: '2026-12-02T00:01:00Z' },
+      });
+      // Tag and outcome TTLs outlast the cut-over: only the cut-over can end the memo entry.
+      const h = memoVerifier({ tagTtlMs: 10 * MINUTE }, [migrating]);
+      expect(await verifyOne(h.v, `${GUN}:v1`)).toMatchObject({ allowed: true });
+      expect(h.v.memoisedVerdicts([{ image: `${GUN}:v1`, path: 'p' }], '')[0]).toBeDefined();
+      clock.advance(2 * 60 * SECOND);
+      // Past the cut-over the memo has nothing, and the same evidence now denies.
+      expect(h.v.memoisedVerdicts([{ image: `${GUN}:v1`, path: 'p' }], '')).toEqual([undefined]);
+      expect((await verifyOne(h.v, `${GUN}:v1`)).allowed).toBe(false);
     });
 
     it('hands out the same verdict object for a path each time (decisions are memoised by identity)', async () => {

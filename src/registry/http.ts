@@ -100,9 +100,10 @@ async function attempt(req: HttpRequest): Promise<HttpResponse> {
   if (left <= 0 || req.deadline.signal.aborted) {
     throw new InconclusiveError('TIMEOUT', `deadline reached before contacting ${hostOf(req.url)}`);
   }
+  const url = new URL(req.url);
   const res = await req.dispatcher.request({
-    origin: new URL(req.url).origin,
-    path: new URL(req.url).pathname + new URL(req.url).search,
+    origin: url.origin,
+    path: url.pathname + url.search,
     method: req.method ?? 'GET',
     headers: req.headers ?? {},
     ...(req.body !== undefined ? { body: req.body } : {}),

@@ -17,8 +17,8 @@ export interface DecisionSummary {
   readonly policies: readonly string[];
 }
 
-/** What the record says about the request the decision answered. */
-export interface AuditRequestFields {
+/** What the record says about the request the decision answered (a type: see AuditRecord). */
+export type AuditRequestFields = {
   readonly endpoint: 'validate' | 'mutate';
   readonly decidedAt: string;
   readonly uid: string;
@@ -29,26 +29,19 @@ export interface AuditRequestFields {
   readonly user: string;
   readonly durationMs: number;
   readonly dryRun: boolean;
-}
+};
 
-/** One audit record, with its keys in the order of the line (a type: loggers take it as fields). */
-export type AuditRecord = {
+/**
+ * One audit record: the request's fields and the decision's (a type, so loggers take it as
+ * fields). The key order of the line is the order {@link toAuditRecord} writes.
+ */
+export type AuditRecord = AuditRequestFields & {
   readonly audit: true;
-  readonly endpoint: 'validate' | 'mutate';
-  readonly decidedAt: string;
-  readonly uid: string;
-  readonly operation: string;
-  readonly namespace: string;
-  readonly kind: string;
-  readonly name: string;
-  readonly user: string;
   readonly images: DecisionSummary['images'];
   readonly decision: AdmissionDecision;
   readonly allowed: boolean;
   readonly reasons: readonly string[];
   readonly policies: readonly string[];
-  readonly durationMs: number;
-  readonly dryRun: boolean;
 };
 
 /** The record of `request` answered by `summary`. */

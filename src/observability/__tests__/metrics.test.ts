@@ -11,6 +11,7 @@ import {
   register as globalRegistry,
   type Metric,
 } from 'prom-client';
+import { prng } from '../../__fixtures__/prng.js';
 import { PlainHistogram } from '../hot-instruments.js';
 import {
   ADMISSION_BUCKETS,
@@ -185,18 +186,6 @@ function subject(): { metrics: ReturnType<typeof createMetrics>; apply(op: Op): 
           break;
       }
     },
-  };
-}
-
-/** mulberry32: a tiny seeded PRNG so every failure is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -2,6 +2,7 @@
 // Child processes for the benchmark: start a compiled bench script with an IPC channel
 // (optionally pinned to a CPU), read its CPU time from /proc, and stop it by PID.
 
+import type { Writable } from 'node:stream';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -40,9 +41,28 @@ export interface StartChildOptions {
   readonly env?: Readonly<Record<string, string>>;
   /**
    * Where the child's stdout goes (default: discarded). `pipe`: a pipe this process drains and
-   * counts (like a container runtime's log pipe: the child pays for real pipe writes).
+   * counts. `drain`: a pipe read by a separate `cat > /dev/null` process, as a container
+   * runtime's log reader is: the child pays for real pipe writes, and reading them does not
+   * share an event loop with this process's load generator or latency client.
    */
-  readonly stdout?: 'ignore' | 'inherit' | 'pipe';
+  readonly stdout?: 'ignore' | 'inherit' | 'pipe' | 'drain';
+  /** CPU list for the `drain` reader (e.g. the load generator's, so it never takes the server's). */
+  readonly drainCpus?: string;
+}
+
+/**
+ * The child's stdout: for `drain`, the write end of a pipe that a separate `cat > /dev/null`
+ * reads (it exits by itself at end of input, once the child, its only other writer, is gone).
+ */
+function stdoutOf(opts: StartChildOptions): {
+  stdio: 'ignore' | 'inherit' | 'pipe' | Writable;
+  drain?: ChildProcess;
+} {
+  if (opts.stdout !== 'drain') return { stdio: opts.stdout ?? 'ignore' };
+  const [cmd, argv] =
+    opts.drainCpus !== undefined ? ['taskset', ['-c', opts.drainCpus, 'cat']] : ['cat', []];
+  const drain = spawn(cmd, argv, { stdio: ['pipe', 'ignore', 'ignore'] });
+  return { stdio: drain.stdin, drain };
 }
 
 /** Start `node <script>` with an IPC channel; stdout is discarded unless asked for. */
@@ -52,10 +72,13 @@ export function startChild(script: string, opts: StartChildOptions = {}): ChildH
     opts.cpus !== undefined
       ? ['taskset', ['-c', opts.cpus, process.execPath, ...nodeArgv]]
       : [process.execPath, nodeArgv];
+  const stdout = stdoutOf(opts);
   const child = spawn(cmd, argv, {
-    stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe', 'ipc'],
+    stdio: ['ignore', stdout.stdio, 'pipe', 'ipc'],
     env: { ...process.env, ...opts.env },
   });
+  // The child has its own copy of the pipe's write end: close ours, so the drain sees the end.
+  stdout.drain?.stdin?.destroy();
   if (child.pid === undefined) throw new Error(`could not start ${script}`);
   const pid = child.pid;
   let err = '';
@@ -110,6 +133,8 @@ export function startChild(script: string, opts: StartChildOptions = {}): ChildH
     stderr: () => err,
     stdoutCount: () => ({ ...out }),
     async stop(graceMs = 3000) {
+      // The drain ends at end of input anyway; stopped by its PID all the same.
+      if (stdout.drain?.pid !== undefined && stdout.drain.exitCode === null) stdout.drain.kill();
       if (exited) return;
       process.kill(pid, 'SIGTERM');
       let timer: NodeJS.Timeout | undefined;

@@ -181,11 +181,13 @@ async function startServers(
   o: WarmOptions,
 ): Promise<{ servers: Server[]; tg: ChildHandle; primed: unknown }> {
   const opts = o.pin ? { cpus: '0' } : {};
-  // trustgate writes one audit line per request: into a pipe this process drains (as a
-  // container's stdout would be), not /dev/null, so the server pays for real pipe writes.
+  // trustgate writes one audit line per request: into a pipe that a separate process reads (as
+  // a container runtime reads a container's stdout), not /dev/null, so the server pays for real
+  // pipe writes; reading them must not share an event loop with the latency client below.
   const tg = startChild(join(o.toolsDir, 'bench/servers/trustgate.js'), {
     ...opts,
-    stdout: 'pipe',
+    stdout: 'drain',
+    ...(o.pin ? { drainCpus: '1' } : {}),
   });
   const bare = startChild(join(o.toolsDir, 'bench/servers/bare.js'), opts);
   try {

@@ -24,7 +24,8 @@ const ROLLBACK_GUN = 'localhost:5000/adv/rollback';
 const CONCURRENT_GUN = 'localhost:5000/adv/concurrent';
 const V1 = '3c'.repeat(32);
 const V2 = '4d'.repeat(32);
-const TARGETS_BY_HASH = /\/_trust\/tuf\/targets\.[0-9a-f]{64}\.json$/;
+/** targets.json under both names: asked for ahead by name, and again by the snapshot's hash. */
+const TARGETS_BY_HASH = /\/_trust\/tuf\/targets(\.[0-9a-f]{64})?\.json$/;
 
 let server: NotaryServerHandle;
 let proxy: TufProxy;

@@ -41,7 +41,7 @@ const plain = (reqs: readonly string[]): string[] =>
 
 describe('NotaryEvidence', () => {
   describe('when loading a repository for the first time', () => {
-    it('fetches root, timestamp and snapshot together, then the roles by consistent name', async () => {
+    it('fetches root, timestamp, snapshot, targets and targets/releases together, then the rest by consistent name', async () => {
       const seen: NotaryRoleRequest[] = [];
       const { server, source, repo } = setup((r) => {
         r.delegate('targets/releases', [tufKey('ed25519', 3)], {
@@ -64,8 +64,8 @@ describe('NotaryEvidence', () => {
         'root.json',
         'timestamp.json',
         'snapshot.json',
-        'targets.<sha256>.json',
-        'targets/releases.<sha256>.json',
+        'targets.json',
+        'targets/releases.json',
         'targets/qa.<sha256>.json',
       ]);
       expect(seen[0]).toMatchObject({
@@ -76,9 +76,13 @@ describe('NotaryEvidence', () => {
         caBundle: 'PEM',
         deadline,
       });
-      // The snapshot is asked for before its size is known; roles after it use the signed length.
-      expect(seen[2]!.maxBytes).toBe(LIMITS.maxSnapshotBytes);
-      expect(seen[3]!.maxBytes).toBe(repo.publish().get('targets.json')!.length);
+      // Roles asked for ahead have only the general caps; the others use the signed length.
+      expect(seen.slice(2, 5).map((r) => r.maxBytes)).toEqual([
+        LIMITS.maxSnapshotBytes,
+        LIMITS.maxTargetsBytes,
+        LIMITS.maxTargetsBytes,
+      ]);
+      expect(seen[5]!.maxBytes).toBe(repo.publish().get('targets/qa.json')!.length);
     });
 
     it('fetches the snapshot again by the timestamp’s hash when the one asked ahead differs', async () => {
@@ -90,7 +94,7 @@ describe('NotaryEvidence', () => {
       server.files = served;
       const verified = await evidence.load(source, GUN, ctx);
       expect(verified.roles.get('targets')!.targets.has('next')).toBe(false);
-      expect(plain(server.requests).slice(2, 4)).toEqual([
+      expect(plain(server.requests).filter((r) => r.startsWith('snapshot'))).toEqual([
         'snapshot.json',
         'snapshot.<sha256>.json',
       ]);
@@ -104,15 +108,34 @@ describe('NotaryEvidence', () => {
         };
       });
       await evidence.load(source, GUN, ctx);
-      expect(plain(server.requests).slice(2, 4)).toEqual(['snapshot.json', 'snapshot.json']);
+      expect(plain(server.requests).filter((r) => r.startsWith('snapshot'))).toEqual([
+        'snapshot.json',
+        'snapshot.json',
+      ]);
     });
 
     it('falls back to <role>.json when the consistent name is missing', async () => {
-      const { server, source, evidence } = setup();
+      const { server, source, evidence } = setup((r) =>
+        r.delegate('targets/qa', [tufKey('ed25519', 4)], {}),
+      );
       for (const k of [...server.files.keys()])
-        if (/^targets\.[0-9a-f]{64}\.json$/.test(k)) server.files.delete(k);
+        if (/^targets\/qa\.[0-9a-f]{64}\.json$/.test(k)) server.files.delete(k);
       await evidence.load(source, GUN, ctx);
-      expect(plain(server.requests).slice(3, 5)).toEqual(['targets.<sha256>.json', 'targets.json']);
+      expect(plain(server.requests).filter((r) => r.startsWith('targets/qa'))).toEqual([
+        'targets/qa.<sha256>.json',
+        'targets/qa.json',
+      ]);
+    });
+
+    it('fetches targets again by the snapshot’s hash when the one asked ahead differs', async () => {
+      const { server, source, evidence } = setup();
+      server.files.set('targets.json', Buffer.from('{"not":"the signed targets"}'));
+      const verified = await evidence.load(source, GUN, ctx);
+      expect(verified.roles.has('targets')).toBe(true);
+      expect(plain(server.requests).filter((r) => /^targets[.]/.test(r))).toEqual([
+        'targets.json',
+        'targets.<sha256>.json',
+      ]);
     });
 
     it('walks root versions down to the pinned one', async () => {
@@ -353,9 +376,16 @@ describe('NotaryEvidence', () => {
       const [a, b, c] = await Promise.all(loads);
       expect(a).toBe(b);
       expect(b).toBe(c);
-      expect(server.requests).toHaveLength(4);
+      // root, timestamp, snapshot, targets and (absent here) targets/releases, once each.
+      expect(plain(server.requests)).toEqual([
+        'root.json',
+        'timestamp.json',
+        'snapshot.json',
+        'targets.json',
+        'targets/releases.json',
+      ]);
       await evidence.load(source, GUN, ctx);
-      expect(server.requests).toHaveLength(5);
+      expect(server.requests).toHaveLength(6);
     });
 
     it('requests the delegations of one level together', async () => {
@@ -367,7 +397,7 @@ describe('NotaryEvidence', () => {
       let pending = 0;
       const metadata = {
         fetchRole: async (req: NotaryRoleRequest) => {
-          const delegation = req.role.startsWith('targets/');
+          const delegation = req.role === 'targets/a' || req.role === 'targets/b';
           if (delegation) inFlight.push(++pending);
           await new Promise((r) => setImmediate(r));
           if (delegation) pending--;

@@ -202,6 +202,16 @@ function namespaced(
 // ---------------------------------------------------------------------------------------------
 // Harness
 
+/** Verifier settings every harness starts from (each test overrides what it is about). */
+const SETTINGS: ImageVerifierOptions['settings'] = {
+  noMatchAction: 'deny',
+  failureAction: 'deny',
+  verifyRegistryDigest: true,
+  maxTtlMs: 5 * MINUTE,
+  negativeTtlMs: 30 * SECOND,
+  tagTtlMs: 30 * SECOND,
+};
+
 let clock: FakeClock;
 let notary: FakeNotary;
 let oci: FakeOci;
@@ -234,12 +244,7 @@ function verifier(setup: Setup = {}): DefaultImageVerifier {
     outcomeCache: new TtlCache<string, SourceOutcome>({ maxEntries: 100, clock }),
     tagCache: new TtlCache<string, OciDescriptor | null>({ maxEntries: 100, clock }),
     settings: {
-      noMatchAction: 'deny',
-      failureAction: 'deny',
-      verifyRegistryDigest: true,
-      maxTtlMs: 5 * MINUTE,
-      negativeTtlMs: 30 * SECOND,
-      tagTtlMs: 30 * SECOND,
+      ...SETTINGS,
       ...setup.settings,
     },
     events: { verification: (s, r) => events.push(`${s}:${r}`) },
@@ -765,12 +770,7 @@ describe('DefaultImageVerifier', () => {
         tagCache: tags,
         verdictMemo: memo,
         settings: {
-          noMatchAction: 'deny',
-          failureAction: 'deny',
-          verifyRegistryDigest: true,
-          maxTtlMs: 5 * MINUTE,
-          negativeTtlMs: 30 * SECOND,
-          tagTtlMs: 30 * SECOND,
+          ...SETTINGS,
           ...settings,
         },
       });

@@ -26,6 +26,13 @@ const source = notationSource({ ca: [ecRoot] });
 const ref = { digest: E2E_TARGET.digest };
 const DAY = 86_400_000;
 
+/** The rule check for `ref` under the Notation source at the pinned instant. */
+const check = (
+  outcomes: readonly NotationSignatureOutcome[],
+  policy: ReturnType<typeof policyWith>,
+): ReturnType<typeof checkNotationPolicy> =>
+  checkNotationPolicy({ outcomes, ref, policy, source: 'notation', now: PINNED_NOW });
+
 function signedBy(
   name: string,
   signingTime = new Date('2025-05-01T00:00:00Z'),
@@ -76,13 +83,7 @@ const bare = (extra: Partial<NotationSignatureOutcome> = {}): NotationSignatureO
 describe('checkNotationPolicy', () => {
   describe('when there are no signer roles', () => {
     it('passes with one valid signature among failed ones and lists the identity', () => {
-      const r = checkNotationPolicy({
-        outcomes: [untrusted(), signedBy('ec-leaf')],
-        ref,
-        policy: policyWith({}),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([untrusted(), signedBy('ec-leaf')], policyWith({}));
       expect(r).toEqual({
         ok: true,
         source: 'notation',
@@ -93,13 +94,7 @@ describe('checkNotationPolicy', () => {
     });
 
     it('fails with NO_TRUST_DATA when there is no signature at all', () => {
-      const r = checkNotationPolicy({
-        outcomes: [],
-        ref,
-        policy: policyWith({}),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([], policyWith({}));
       expect(r).toEqual(
         expect.objectContaining({
           ok: false,
@@ -113,13 +108,7 @@ describe('checkNotationPolicy', () => {
     });
 
     it('lists "unknown" for a valid signature without an identity', () => {
-      const r = checkNotationPolicy({
-        outcomes: [bare()],
-        ref,
-        policy: policyWith({}),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([bare()], policyWith({}));
       expect(r.ok && r.signers).toEqual(['unknown']);
     });
 
@@ -142,24 +131,12 @@ describe('checkNotationPolicy', () => {
       );
       expect(sa.ok).toBe(true);
       expect(sa.validUntil).toBeUndefined();
-      const r = checkNotationPolicy({
-        outcomes: [sa],
-        ref,
-        policy: policyWith({}),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([sa], policyWith({}));
       expect(r.ok && r.validUntil.getTime()).toBe(8.64e15);
     });
 
     it("names the only signature's failure as rejected", () => {
-      const r = checkNotationPolicy({
-        outcomes: [untrusted()],
-        ref,
-        policy: policyWith({}),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([untrusted()], policyWith({}));
       expect(r.ok === false && r.reason).toEqual(
         expect.objectContaining({
           code: 'ROOT_NOT_TRUSTED',
@@ -175,13 +152,7 @@ describe('checkNotationPolicy', () => {
         new InconclusiveError('TIMEOUT', 'registry timed out'),
         'strict',
       );
-      const r = checkNotationPolicy({
-        outcomes: [down],
-        ref,
-        policy: policyWith({}),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([down], policyWith({}));
       expect(r).toEqual(
         expect.objectContaining({
           ok: false,
@@ -199,13 +170,7 @@ describe('checkNotationPolicy', () => {
         new VerificationError('SIGNATURE_INVALID', 'bad'),
         'strict',
       );
-      const r = checkNotationPolicy({
-        outcomes: [garbage, untrusted()],
-        ref,
-        policy: policyWith({}),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([garbage, untrusted()], policyWith({}));
       expect(r.ok).toBe(false);
       if (!r.ok) {
         expect(r.reason.code).toBe('ROOT_NOT_TRUSTED');
@@ -219,13 +184,7 @@ describe('checkNotationPolicy', () => {
         new InconclusiveError('TIMEOUT', 'registry timed out'),
         'strict',
       );
-      const r = checkNotationPolicy({
-        outcomes: [untrusted(), down],
-        ref,
-        policy: policyWith({}),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([untrusted(), down], policyWith({}));
       expect(r).toEqual(
         expect.objectContaining({
           ok: false,
@@ -239,36 +198,21 @@ describe('checkNotationPolicy', () => {
   describe('when the policy limits signature age', () => {
     it('fails with SIGNATURE_TOO_OLD when every valid signature is older than maxAge', () => {
       const old = signedBy('ec-leaf', new Date('2025-01-01T00:00:00Z'));
-      const r = checkNotationPolicy({
-        outcomes: [old],
-        ref,
-        policy: policyWith({ maxAgeMs: 15 * DAY }),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([old], policyWith({ maxAgeMs: 15 * DAY }));
       expect(r.ok === false && r.reason.code).toBe('SIGNATURE_TOO_OLD');
     });
 
     it('counts a valid signature without a signing time as too old (it cannot prove freshness)', () => {
-      const r = checkNotationPolicy({
-        outcomes: [bare()],
-        ref,
-        policy: policyWith({ maxAgeMs: 15 * DAY }),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([bare()], policyWith({ maxAgeMs: 15 * DAY }));
       expect(r.ok === false && [r.reason.code, r.definite]).toEqual(['SIGNATURE_TOO_OLD', true]);
     });
 
     it('passes with a fresh one and caps validUntil at signing time + maxAge', () => {
       const fresh = signedBy('ec-leaf', new Date('2025-05-30T00:00:00Z'));
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf', new Date('2025-01-01T00:00:00Z')), fresh],
-        ref,
-        policy: policyWith({ maxAgeMs: 15 * DAY }),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check(
+        [signedBy('ec-leaf', new Date('2025-01-01T00:00:00Z')), fresh],
+        policyWith({ maxAgeMs: 15 * DAY }),
+      );
       expect(r.ok && r.validUntil.toISOString()).toBe('2025-06-14T00:00:00.000Z');
     });
   });
@@ -277,24 +221,12 @@ describe('checkNotationPolicy', () => {
     const signers = [signer('release', [release], true), signer('security', [security], true)];
 
     it('passes when every required role has a valid signature and names the roles', () => {
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf2')],
-        ref,
-        policy: policyWith({ signers }),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([signedBy('ec-leaf'), signedBy('ec-leaf2')], policyWith({ signers }));
       expect(r.ok && r.signers).toEqual(['release', 'security']);
     });
 
     it('fails with REQUIRED_SIGNER_MISSING when one required role has none', () => {
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf')],
-        ref,
-        policy: policyWith({ signers }),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([signedBy('ec-leaf')], policyWith({ signers }));
       expect(r.ok === false && r.reason).toEqual(
         expect.objectContaining({
           code: 'REQUIRED_SIGNER_MISSING',
@@ -304,41 +236,32 @@ describe('checkNotationPolicy', () => {
     });
 
     it('accepts any valid signature for a role whose identity is "*"', () => {
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf2')],
-        ref,
-        policy: policyWith({ signers: [signer('anyone', ['*'], true)] }),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check(
+        [signedBy('ec-leaf2')],
+        policyWith({ signers: [signer('anyone', ['*'], true)] }),
+      );
       expect(r.ok && r.signers).toEqual(['anyone']);
     });
 
     it('ignores a threshold naming an identity-less signer next to a Notation role', () => {
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf')],
-        ref,
-        policy: policyWith({
+      const r = check(
+        [signedBy('ec-leaf')],
+        policyWith({
           signers: [signer('release', [release], true), signer('notary', [])],
           thresholds: { 'targets/notary': 3 },
         }),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      );
       expect(r.ok && r.signers).toEqual(['release']);
     });
 
     it('ignores identity-less (Notary v1) signers and thresholds naming them', () => {
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf')],
-        ref,
-        policy: policyWith({
+      const r = check(
+        [signedBy('ec-leaf')],
+        policyWith({
           signers: [signer('releases', [], true)],
           thresholds: { 'targets/releases': 3 },
         }),
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      );
       expect(r.ok).toBe(true);
     });
   });
@@ -354,24 +277,15 @@ describe('checkNotationPolicy', () => {
     });
 
     it('passes with two signatures from distinct identities', () => {
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf3')],
-        ref,
-        policy,
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([signedBy('ec-leaf'), signedBy('ec-leaf3')], policy);
       expect(r.ok).toBe(true);
     });
 
     it('fails with THRESHOLD_NOT_MET for two signatures by the same key', () => {
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf', new Date('2025-05-02T00:00:00Z'))],
-        ref,
+      const r = check(
+        [signedBy('ec-leaf'), signedBy('ec-leaf', new Date('2025-05-02T00:00:00Z'))],
         policy,
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      );
       expect(r.ok === false && r.reason).toEqual(
         expect.objectContaining({
           code: 'THRESHOLD_NOT_MET',
@@ -383,25 +297,16 @@ describe('checkNotationPolicy', () => {
     it('fails when two keys can only fill the same identity (no augmenting path)', () => {
       const ids = [identity({ C: 'US', OU: 'Release' }), identity({ CN: 'nobody' })];
       const p = policyWith({ signers: [signer('rm', ids)], thresholds: { rm: 2 } });
-      const r = checkNotationPolicy({
-        outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf3')],
-        ref,
-        policy: p,
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check([signedBy('ec-leaf'), signedBy('ec-leaf3')], p);
       expect(r.ok === false && r.reason.message).toMatch(/needs 2 .* found 1/);
     });
 
     it('counts signatures without a key id as distinct signers', () => {
       const p = policyWith({ signers: [signer('rm', [release, security])], thresholds: { rm: 2 } });
-      const r = checkNotationPolicy({
-        outcomes: [bare({ identityAttributes: release }), bare({ identityAttributes: security })],
-        ref,
-        policy: p,
-        source: 'notation',
-        now: PINNED_NOW,
-      });
+      const r = check(
+        [bare({ identityAttributes: release }), bare({ identityAttributes: security })],
+        p,
+      );
       expect(r.ok && r.signers).toEqual(['rm']);
     });
 
@@ -411,40 +316,21 @@ describe('checkNotationPolicy', () => {
         identity({ C: 'US', O: 'Trustgate Test' }),
       ];
       const p = policyWith({ signers: [signer('rm', broad)], thresholds: { rm: 2 } });
-      expect(
-        checkNotationPolicy({
-          outcomes: [signedBy('ec-leaf')],
-          ref,
-          policy: p,
-          source: 'notation',
-          now: PINNED_NOW,
-        }).ok,
-      ).toBe(false);
+      expect(check([signedBy('ec-leaf')], p).ok).toBe(false);
       // Two keys, where only a matching that avoids the greedy choice reaches 2 (augmenting path).
       const ids = [
         identity({ C: 'US', O: 'Trustgate Test' }),
         identity({ C: 'US', OU: 'Release' }),
       ];
       const q = policyWith({ signers: [signer('rm', ids)], thresholds: { rm: 2 } });
-      expect(
-        checkNotationPolicy({
-          outcomes: [signedBy('ec-leaf'), signedBy('ec-leaf2')],
-          ref,
-          policy: q,
-          source: 'notation',
-          now: PINNED_NOW,
-        }).ok,
-      ).toBe(true);
+      expect(check([signedBy('ec-leaf'), signedBy('ec-leaf2')], q).ok).toBe(true);
     });
   });
 
   describe('when the source level is skip', () => {
     it('passes without any signature', () => {
       const p = policyWith({ sources: [notationSource({ level: 'skip' })] });
-      expect(
-        checkNotationPolicy({ outcomes: [], ref, policy: p, source: 'notation', now: PINNED_NOW })
-          .ok,
-      ).toBe(true);
+      expect(check([], p).ok).toBe(true);
     });
   });
 });

@@ -493,8 +493,7 @@ export class DefaultImageVerifier implements ImageVerifier {
     tag: TagLookup,
   ): Promise<SourceOutcome> {
     const { policy, ref } = job;
-    const cache = this.opts.tagCache;
-    const served = await (job.used ? track(job.used, cache, tag.key, tag.loaded) : tag.loaded);
+    const served = await this.tracked(tag, job.used);
     if (served === null) {
       return failed(
         outcome.source,
@@ -524,8 +523,12 @@ export class DefaultImageVerifier implements ImageVerifier {
     ctx: VerifyContext,
     used: UsedEntries | undefined,
   ): Promise<OciDescriptor | null> {
-    const { key, loaded } = this.lookupTag(ref, ctx);
-    return used ? track(used, this.opts.tagCache, key, loaded) : loaded;
+    return this.tracked(this.lookupTag(ref, ctx), used);
+  }
+
+  /** A tag lookup's result, recorded in `used` (memo expiry bookkeeping) when given. */
+  private tracked(tag: TagLookup, used: UsedEntries | undefined): Promise<OciDescriptor | null> {
+    return used ? track(used, this.opts.tagCache, tag.key, tag.loaded) : tag.loaded;
   }
 
   /** The tag cache lookup (single-flight) of `ref`'s tag, with its cache key. */

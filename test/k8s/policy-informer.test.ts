@@ -526,7 +526,11 @@ describe('PolicyInformer', () => {
       h.fake.requestsTo('GET', '/api/v1/namespaces/trustgate-system/configmaps/cas').length;
     const compilesOf = (h: Harness, id: string) => h.compiles.filter((c) => c === id).length;
 
-    it('picks up an edited ConfigMap on resync, and recompiles only then', async () => {
+    /**
+     * `ref` compiled against the ConfigMap `cas` (OLD), resyncing every 10 ms, with the next
+     * resync held between reading key material and compiling; changes recorded from then on.
+     */
+    async function heldInResync() {
       const gated = gatedReader();
       const h = await startHarness(
         (fake) => {
@@ -538,10 +542,14 @@ describe('PolicyInformer', () => {
       await waitFor(() => readyOf(h.fake, 'ref')?.status === 'True', 'policy compiled');
       const changes: PolicyChange[] = [];
       h.store.onChange((c) => changes.push(c));
-
-      // A resync is between reading key material and compiling when the ConfigMap changes...
       const held = gated.hold();
       await held.reached;
+      return { h, held, changes };
+    }
+
+    it('picks up an edited ConfigMap on resync, and recompiles only then', async () => {
+      // A resync is between reading key material and compiling when the ConfigMap changes...
+      const { h, held, changes } = await heldInResync();
       h.fake.modify(cas('NEW'));
       // ...and a newer event of the same generation (a label edit) overtakes that compile.
       h.fake.modify({ ...refPolicy(), metadata: { name: 'ref', labels: { team: 'a' } } });
@@ -567,20 +575,7 @@ describe('PolicyInformer', () => {
     });
 
     it('drops a compile that a newer generation overtook, and publishes the newer one', async () => {
-      const gated = gatedReader();
-      const h = await startHarness(
-        (fake) => {
-          fake.add(cas('OLD'));
-          fake.add(refPolicy());
-        },
-        { resyncIntervalMs: 10, wrapReader: gated.wrap },
-      );
-      await waitFor(() => readyOf(h.fake, 'ref')?.status === 'True', 'policy compiled');
-      const changes: PolicyChange[] = [];
-      h.store.onChange((c) => changes.push(c));
-
-      const held = gated.hold();
-      await held.reached;
+      const { h, held, changes } = await heldInResync();
       h.fake.modify(cas('NEW'));
       h.fake.modify(refPolicy(['r.example.com/v2/*']));
       h.fake.add(ctp('marker', ['r.example.com/marker/*']));
@@ -603,18 +598,7 @@ describe('PolicyInformer', () => {
     });
 
     it('drops a compile whose policy was deleted meanwhile', async () => {
-      const gated = gatedReader();
-      const h = await startHarness(
-        (fake) => {
-          fake.add(cas('OLD'));
-          fake.add(refPolicy());
-        },
-        { resyncIntervalMs: 10, wrapReader: gated.wrap },
-      );
-      await waitFor(() => readyOf(h.fake, 'ref')?.status === 'True', 'policy compiled');
-
-      const held = gated.hold();
-      await held.reached;
+      const { h, held } = await heldInResync();
       h.fake.modify(cas('NEW'));
       h.fake.remove(refPolicy());
       h.fake.add(ctp('marker', ['r.example.com/marker/*']));

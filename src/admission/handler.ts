@@ -26,15 +26,22 @@ import {
 import { DecisionMemo } from './decision-memo.js';
 import { serializeError } from '../observability/logger.js';
 import type { AdmissionDecision, Metrics } from '../observability/metrics.js';
+import { fields, WHOLE } from './json-projection.js';
 import {
   parseAdmissionReview,
+  reviewProjection,
   serializeAdmissionResponse,
   toAdmissionResponse,
   type AdmissionRequestView,
   type AdmissionResult,
   type JsonPatchOperation,
 } from './review.js';
-import { toJsonPointer, toWorkloadImages, type WorkloadImages } from './workload-images.js';
+import {
+  toJsonPointer,
+  toWorkloadImages,
+  WORKLOAD_OBJECT_READ,
+  type WorkloadImages,
+} from './workload-images.js';
 
 /** A transport-neutral HTTP answer. */
 export interface HttpReply {
@@ -278,6 +285,18 @@ function denyWith(code: string, message: string, images: readonly WorkloadImage[
   };
 }
 
+/**
+ * What the workload endpoints read of a review: the workload's images (workload-images.ts) and
+ * the object's name for the audit line ({@link objectName}). The rest of the object, and the
+ * old object of an UPDATE, is checked as JSON but never built.
+ */
+const WORKLOAD_REVIEW = reviewProjection(
+  fields({
+    ...WORKLOAD_OBJECT_READ,
+    metadata: fields({ name: WHOLE, generateName: WHOLE }),
+  }),
+);
+
 function objectName(req: AdmissionRequestView): string {
   if (req.name !== '') return req.name;
   const meta = req.object?.['metadata'];
@@ -391,7 +410,7 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
     let req: AdmissionRequestView;
     let workload: WorkloadImages;
     try {
-      req = parseAdmissionReview(body);
+      req = parseAdmissionReview(body, WORKLOAD_REVIEW);
       workload = toWorkloadImages(req);
     } catch (err) {
       const reqErr =

@@ -4,6 +4,7 @@
 // echoes the request uid (STYLE rule 15).
 
 import { RequestError } from '../core/errors.js';
+import { fields, NOT_READ, readProjected, WHOLE, type Projection } from './json-projection.js';
 
 export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
@@ -34,7 +35,11 @@ export interface AdmissionRequestView {
   /** '' when userInfo is absent. */
   readonly username: string;
   readonly dryRun: boolean;
-  /** The object being admitted: a plain JSON object for CREATE/UPDATE, `undefined` otherwise. */
+  /**
+   * The object being admitted: a plain JSON object for CREATE/UPDATE, `undefined` otherwise.
+   * Read through a projection ({@link reviewProjection}), it holds only the members the
+   * projection keeps.
+   */
   readonly object: Readonly<Record<string, unknown>> | undefined;
 }
 
@@ -128,21 +133,49 @@ function parseGvr(v: unknown, where: string): GroupVersionResource {
 }
 
 /**
- * Parse an AdmissionReview request body. // attacker-controlled: anyone who can reach the
- * webhook port can send this.
- * @throws RequestError BAD_REQUEST — not UTF-8 JSON, not `admission.k8s.io/v1` `AdmissionReview`,
- *   no `request`/`request.uid`, or a field of the wrong type; the message names the field.
+ * The projection {@link parseAdmissionReview} reads through: the review's own fields in full
+ * and, of the admitted object, only what `object` keeps (`request.oldObject` is never read).
  */
-export function parseAdmissionReview(body: Buffer): AdmissionRequestView {
+export function reviewProjection(object: Projection): Projection {
+  const request = fields({
+    uid: WHOLE,
+    kind: WHOLE,
+    resource: WHOLE,
+    subResource: WHOLE,
+    name: WHOLE,
+    namespace: WHOLE,
+    operation: WHOLE,
+    userInfo: fields({ username: WHOLE }),
+    dryRun: WHOLE,
+    object,
+  });
+  return fields({ apiVersion: WHOLE, kind: WHOLE, request });
+}
+
+/** The body as JSON, read through `projection` when it is given and the reader takes the body. */
+function parseJson(body: Buffer, projection: Projection | undefined): unknown {
   if (body.length === 0)
     throw bad('request body is empty; expected an AdmissionReview JSON object');
-  let doc: unknown;
+  const doc = projection === undefined ? NOT_READ : readProjected(body, projection);
+  if (doc !== NOT_READ) return doc;
   try {
-    doc = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch (err) {
     const detail = err instanceof SyntaxError ? `: ${err.message}` : '';
     throw bad(`request body is not valid JSON${detail}`);
   }
+}
+
+/**
+ * Parse an AdmissionReview request body. // attacker-controlled: anyone who can reach the
+ * webhook port can send this.
+ * With a `projection` from {@link reviewProjection}, only what it keeps is built (json-projection.ts); the checks below then
+ * see the same values, and anything the projecting reader does not take is parsed in full.
+ * @throws RequestError BAD_REQUEST — not UTF-8 JSON, not `admission.k8s.io/v1` `AdmissionReview`,
+ *   no `request`/`request.uid`, or a field of the wrong type; the message names the field.
+ */
+export function parseAdmissionReview(body: Buffer, projection?: Projection): AdmissionRequestView {
+  const doc = parseJson(body, projection);
   if (!isRecord(doc))
     throw bad(`request body must be a JSON object (AdmissionReview), got ${typeName(doc)}`);
   if (doc['apiVersion'] !== 'admission.k8s.io/v1') {

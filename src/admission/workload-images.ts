@@ -3,6 +3,7 @@
 // (SPEC §4), plus the pod spec's pull secrets and service account for registry credentials.
 
 import { RequestError } from '../core/errors.js';
+import { each, fields, WHOLE, type Projection } from './json-projection.js';
 import type { WorkloadImage } from '../verify/ports.js';
 import type { GroupVersionKind, GroupVersionResource } from './review.js';
 
@@ -56,6 +57,47 @@ const POD_SPEC_PATHS: ReadonlyMap<string, { kind: WorkloadKind; path: readonly s
   ]);
 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/** The members of a pod spec that {@link toWorkloadImages} reads. */
+const POD_SPEC_READ: Readonly<Record<string, Projection>> = {
+  ...Object.fromEntries(CONTAINER_LISTS.map((list) => [list, each(fields({ image: WHOLE }))])),
+  imagePullSecrets: each(fields({ name: WHOLE })),
+  serviceAccountName: WHOLE,
+  serviceAccount: WHOLE,
+};
+
+/** Object members to read: a projection at a leaf, or more members below a name. */
+interface ReadTree {
+  readonly below: Map<string, ReadTree>;
+  readonly read: Record<string, Projection>;
+}
+
+function toMembers(tree: ReadTree): Record<string, Projection> {
+  const members: Record<string, Projection> = { ...tree.read };
+  for (const [name, sub] of tree.below) members[name] = fields(toMembers(sub));
+  return members;
+}
+
+/**
+ * What {@link toWorkloadImages} reads of a workload object, as members of the object: the pod
+ * spec members above at the pod spec path of every kind in POD_SPEC_PATHS (derived from it, so
+ * the two cannot drift). The admission handler reads AdmissionReviews through this and builds
+ * nothing else of the object (json-projection.ts): a field read here but left out of it would
+ * go unseen, which the equivalence test over every fixture kind guards against.
+ */
+export const WORKLOAD_OBJECT_READ: Readonly<Record<string, Projection>> = (() => {
+  const root: ReadTree = { below: new Map(), read: {} };
+  for (const { path } of POD_SPEC_PATHS.values()) {
+    let node = root;
+    for (const seg of path) {
+      let next = node.below.get(seg);
+      if (next === undefined) node.below.set(seg, (next = { below: new Map(), read: {} }));
+      node = next;
+    }
+    Object.assign(node.read, POD_SPEC_READ);
+  }
+  return toMembers(root);
+})();
 
 const NONE: WorkloadImages = {
   kind: undefined,

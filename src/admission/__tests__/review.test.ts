@@ -4,8 +4,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { RequestError } from '../../core/errors.js';
 import { reviewFor } from '../../__fixtures__/admission/factory.js';
+import { fields, MAX_SCAN_DEPTH, NOT_READ, readProjected, WHOLE } from '../json-projection.js';
 import {
   parseAdmissionReview,
+  reviewProjection,
   serializeAdmissionResponse,
   toAdmissionResponse,
   type AdmissionResult,
@@ -108,14 +110,39 @@ describe('parseAdmissionReview', () => {
       /request\.namespace must be a string/,
     ],
   ];
+  const projection = reviewProjection(fields({ spec: fields({ containers: WHOLE }) }));
   for (const [name, body, message] of cases) {
     describe(`when the body has ${name}`, () => {
-      it('throws BAD_REQUEST with a message naming the problem', () => {
-        expect(() => parseAdmissionReview(body)).toThrowWithCode(RequestError, 'BAD_REQUEST');
-        expect(() => parseAdmissionReview(body)).toThrow(message);
+      it('throws BAD_REQUEST with a message naming the problem, read in full or projected', () => {
+        for (const p of [undefined, projection]) {
+          expect(() => parseAdmissionReview(body, p)).toThrowWithCode(RequestError, 'BAD_REQUEST');
+          expect(() => parseAdmissionReview(body, p)).toThrow(message);
+        }
       });
     });
   }
+
+  describe('when read through a projection', () => {
+    it('builds the review fields in full and of the object only what the projection keeps', () => {
+      const body = buf(reviewFor('pod-full', undefined, { operation: 'UPDATE', uid: 'u-2' }));
+      const { object: full, ...fullView } = parseAdmissionReview(body);
+      const { object, ...view } = parseAdmissionReview(body, projection);
+      expect(view).toEqual(fullView);
+      expect(object).toEqual({
+        spec: { containers: (full?.['spec'] as Record<string, unknown>)['containers'] },
+      });
+    });
+
+    it('gives a body the reader does not take to JSON.parse (same view)', () => {
+      const deep = reviewFor('pod');
+      (deep['request'] as Record<string, unknown>)['options'] = JSON.parse(
+        '['.repeat(MAX_SCAN_DEPTH + 1) + ']'.repeat(MAX_SCAN_DEPTH + 1),
+      );
+      const body = buf(deep);
+      expect(readProjected(body, projection)).toBe(NOT_READ);
+      expect(parseAdmissionReview(body, projection)).toEqual(parseAdmissionReview(body));
+    });
+  });
 });
 
 describe('toAdmissionResponse', () => {

@@ -5,13 +5,19 @@ import { describe, expect, it } from '@jest/globals';
 import { RequestError } from '../../core/errors.js';
 import {
   FIXTURE_IMAGES,
+  reviewBody,
   workloadObject,
   type FixtureKind,
+  type JsonObject,
 } from '../../__fixtures__/admission/factory.js';
+import { prng } from '../../__fixtures__/prng.js';
+import { fields, NOT_READ, readProjected } from '../json-projection.js';
+import { parseAdmissionReview, reviewProjection } from '../review.js';
 import {
   toJsonPointer,
   toWorkloadImages,
   toWorkloadKind,
+  WORKLOAD_OBJECT_READ,
   type WorkloadRequest,
 } from '../workload-images.js';
 
@@ -124,6 +130,77 @@ describe('toWorkloadImages', () => {
       const badSpec = { kind: 'Pod', spec: 'x' };
       expect(() => toWorkloadImages(request('pod', badSpec))).toThrow('spec must be an object');
     });
+  });
+});
+
+describe('WORKLOAD_OBJECT_READ', () => {
+  const projection = reviewProjection(fields(WORKLOAD_OBJECT_READ));
+
+  /** toWorkloadImages of the review read in full, or of the review read through the projection. */
+  function outcome(body: Buffer, projected: boolean): unknown {
+    if (projected) expect(readProjected(body, projection)).not.toBe(NOT_READ);
+    try {
+      const w = toWorkloadImages(parseAdmissionReview(body, projected ? projection : undefined));
+      return { ...w, images: [...w.images] };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+
+  const kinds = Object.keys(FIXTURE_IMAGES) as FixtureKind[];
+
+  it.each(kinds)('keeps everything toWorkloadImages reads of a %s', (kind) => {
+    for (const operation of ['CREATE', 'UPDATE'] as const) {
+      const body = reviewBody(kind, undefined, { operation });
+      expect(outcome(body, true)).toEqual(outcome(body, false));
+    }
+    const ephemeral = reviewBody(kind, undefined, { subResource: 'ephemeralcontainers' });
+    expect(outcome(ephemeral, true)).toEqual(outcome(ephemeral, false));
+  });
+
+  it('keeps every shape error: 3,000 objects with one node replaced', () => {
+    const REPLACEMENTS: readonly unknown[] = [
+      null,
+      5,
+      'x',
+      true,
+      [],
+      {},
+      [{}],
+      [null],
+      { image: 7 },
+      [{ image: 'other:1' }],
+      [{ name: 'n', image: 'other:2' }, 3],
+      { name: 'secret' },
+      [{ name: 'a' }, { name: 'a' }, 'b'],
+    ];
+    const rand = prng(42);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    let errors = 0;
+    for (let n = 0; n < 3000; n++) {
+      const kind = pick(kinds);
+      const object = workloadObject(kind);
+      // Walk down to a random node and replace it (or one of its members).
+      let node: JsonObject | unknown[] = object;
+      for (;;) {
+        const keys = Object.keys(node);
+        if (keys.length === 0) break;
+        const key = pick(keys);
+        const child = node[key];
+        if (rand() < 0.3 || typeof child !== 'object' || child === null) {
+          node[key] = pick(REPLACEMENTS);
+          break;
+        }
+        node = child as JsonObject;
+      }
+      const body = reviewBody(kind, object, { operation: rand() < 0.5 ? 'CREATE' : 'UPDATE' });
+      const projected = outcome(body, true);
+      expect(projected).toEqual(outcome(body, false));
+      if ((projected as { error?: string }).error !== undefined) errors++;
+    }
+    // Both the image lists and the shape errors must be compared, not only one of them.
+    expect(errors).toBeGreaterThan(200);
+    expect(errors).toBeLessThan(2800);
   });
 });
 

@@ -27,7 +27,7 @@ export interface TrustgateServerStart {
 
 async function start(msg: TrustgateServerStart): Promise<void> {
   const config = DEFAULT_CONFIG;
-  // As `trustgate serve` wires it: lines coalesced per event-loop turn, flushed before exit.
+  // As `trustgate serve` wires it: lines coalesced per flush interval, flushed before exit.
   const out = createBufferedSink(process.stdout);
   process.on('exit', () => out.flush());
   const logger = createJsonLogger({ stream: out, base: { component: 'trustgate' } });

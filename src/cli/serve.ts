@@ -194,7 +194,7 @@ export async function runServe(
   const metricsPort = parsePort(flag(args, 'metrics-port'), 'metrics-port', 9090);
   const host = flag(args, 'host') ?? '0.0.0.0';
   const config = await loadConfigFile(flag(args, 'config'));
-  // One stdout write per event-loop turn, not one per audit line (line-buffer.ts). Flushed at
+  // One stdout write per flush interval, not one per audit line (line-buffer.ts). Flushed at
   // the end below and, for any other way out (a throw, process.exit), on the 'exit' event.
   const out = createBufferedSink(io.stdout);
   const flushOnExit = (): void => out.flush();

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Buffered log sink: one write per event-loop turn, nothing lost or reordered, explicit flush.
+// Buffered log sink: one write per flush interval, nothing lost or reordered, explicit flush.
 
 import { describe, expect, it } from '@jest/globals';
-import { createBufferedSink } from '../line-buffer.js';
+import { createBufferedSink, FLUSH_INTERVAL_MS } from '../line-buffer.js';
 import { createJsonLogger } from '../logger.js';
 
 function recorder(): { writes: string[]; write(chunk: string): boolean } {
@@ -67,13 +67,15 @@ describe('createBufferedSink', () => {
   });
 
   describe('with the default schedule', () => {
-    it('flushes after the current turn (setImmediate)', async () => {
+    it('keeps lines across turns and writes them together when the flush timer fires', async () => {
       const sink = recorder();
       const out = createBufferedSink(sink);
       out.write('one\n');
+      await new Promise((resolve) => setImmediate(resolve));
       out.write('two\n');
       expect(sink.writes).toEqual([]);
-      await new Promise((resolve) => setImmediate(resolve));
+      // Timers run in order of their due time: this one is due after the flush timer.
+      await new Promise((resolve) => setTimeout(resolve, FLUSH_INTERVAL_MS + 1));
       expect(sink.writes).toEqual(['one\ntwo\n']);
     });
   });

@@ -2,10 +2,10 @@
 // Read only the parts of a JSON document that the caller will look at. An AdmissionReview
 // carries the whole object (managedFields, annotations, every container's env, probes and
 // resources) and, on UPDATE, the old object as well. trustgate reads a dozen fields of it.
-// JSON.parse builds every object and string: 40 µs for the 8.8 KB benchmark Pod on this
-// machine, the largest single cost of a warm admission request. This reader checks the syntax
-// of the whole document in one pass over the bytes, which takes 12 µs, and builds values only
-// along a projection.
+// JSON.parse builds every object and string, the largest single cost of a warm admission
+// request. This reader checks the syntax of the whole document in one pass over the bytes and
+// builds values only along a projection: for the 8.8 KB benchmark Pod, 12 µs instead of 40 µs
+// in-process on the machine of README's Performance table (`npm run bench` measures the server).
 //
 // The contract: when `readProjected` returns a value, it is exactly
 // `project(JSON.parse(bytes.toString('utf8')), projection)`, as defined for `Projection` below.
@@ -46,12 +46,23 @@ interface Each {
 export const WHOLE: Projection = Object.freeze({ kind: 'whole' });
 
 /**
+ * Member names a projection may use: printable ASCII without `"` or `\`. Keys are matched by
+ * their raw bytes; for such names that is the same as comparing decoded text, whereas invalid
+ * UTF-8 in a key decodes to U+FFFD and would not match a name's own bytes.
+ */
+const PLAIN_NAME = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
  * Keep only `members` of an object.
- * @throws Error for `__proto__`: assigning it would set the prototype instead of a member.
+ * @throws Error for a name that is not plain ASCII ({@link PLAIN_NAME}), and for `__proto__`:
+ *   assigning it would set the prototype instead of a member.
  */
 export function fields(members: Readonly<Record<string, Projection>>): Projection {
   const names = Object.keys(members);
-  if (names.includes('__proto__')) throw new Error('a projection cannot name __proto__');
+  const bad = names.find((n) => !PLAIN_NAME.test(n) || n === '__proto__');
+  if (bad !== undefined) {
+    throw new Error(`a projection cannot name ${JSON.stringify(bad)}: plain ASCII names only`);
+  }
   return {
     kind: 'fields',
     names,

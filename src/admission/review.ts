@@ -152,7 +152,7 @@ export function reviewProjection(object: Projection): Projection {
   return fields({ apiVersion: WHOLE, kind: WHOLE, request });
 }
 
-/** The body as JSON, read through `projection` when it is given and the reader takes the body. */
+/** The body as JSON: through `projection` when given and the reader takes it, else JSON.parse. */
 function parseJson(body: Buffer, projection: Projection | undefined): unknown {
   if (body.length === 0)
     throw bad('request body is empty; expected an AdmissionReview JSON object');

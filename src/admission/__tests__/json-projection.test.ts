@@ -83,6 +83,22 @@ describe('readProjected', () => {
       ).toStrictEqual({ list: [{ image: 'x:1' }, { image: 'y' }, 7] });
     });
 
+    it.each([
+      ['a surrogate encoded in UTF-8', [0xed, 0xa0, 0x80]],
+      ['an overlong quote', [0xc0, 0xa2]],
+      ['an overlong three-byte quote', [0xe0, 0x80, 0xa2]],
+      ['a cut sequence before the closing quote', [0xf0, 0x9f, 0x98]],
+      ['a lone continuation byte', [0x80]],
+      ['a raw line separator and DEL', [0xe2, 0x80, 0xa8, 0x7f]],
+    ])('reads %s inside a string as the full decode does', (_name, raw) => {
+      const bytes = Buffer.concat([Buffer.from('{"a":"'), Buffer.from(raw), Buffer.from('"}')]);
+      const expected = oracle(bytes, AB);
+      expect(expected).not.toBe('invalid');
+      expect(readProjected(bytes, toProjection(AB))).toStrictEqual(
+        (expected as { value: unknown }).value,
+      );
+    });
+
     it('decodes invalid UTF-8 inside strings as the full decode does (U+FFFD)', () => {
       const bytes = Buffer.concat([
         Buffer.from('{"a":"x'),
@@ -149,6 +165,11 @@ describe('readProjected', () => {
       ['a byte order mark', '\ufeff{"a":1}'],
       ['a non-ASCII byte outside strings', '{"a":1é}'],
       ['a comment', '{"a":1 /* no */}'],
+      ['a vertical tab as whitespace', '{"a":\v1}'],
+      ['a form feed as whitespace', '{"a":1\f}'],
+      ['a no-break space as whitespace', '{"a":\u00a01}'],
+      ['a line separator as whitespace', '{"a":1\u2028}'],
+      ['a NUL byte in a string', '{"a":"x\u0000"}'],
     ])('steps aside for %s', (_name, text) => {
       expect(oracle(Buffer.from(text), AB)).toBe('invalid');
       expect(read(text, AB)).toBe(NOT_READ);
@@ -159,10 +180,23 @@ describe('readProjected', () => {
     it('refuses a projection that names __proto__', () => {
       expect(() => fields({ ['__proto__']: WHOLE })).toThrow(/__proto__/);
     });
+
+    it.each([['\uFFFD'], ['é'], ['\ud800'], ['a"b'], ['a\\b'], ['tab\t']])(
+      'refuses the name %j: raw key bytes would not match it as decoded text does',
+      (name) => {
+        expect(() => fields({ [name]: WHOLE })).toThrow(/plain ASCII names only/);
+      },
+    );
+
+    it('accepts every other printable ASCII name, and the empty name', () => {
+      expect(() => fields({ '': WHOLE, 'a b-c.d/e~!': WHOLE, metadata: WHOLE })).not.toThrow();
+    });
   });
 
   describe('differential against JSON.parse', () => {
-    const KEYS = ['a', 'b', 'c', 'd', 'é', 'xy', ''];
+    const KEYS = ['a', 'b', 'c', 'd', 'xy', ''];
+    /** Keys in documents only: never projected (fields() takes plain ASCII names). */
+    const DOC_ONLY_KEYS = ['é', 'a\u00e9'];
     const STRING_PIECES: readonly (Buffer | string)[] = [
       'plain',
       ' ',
@@ -206,7 +240,7 @@ describe('readProjected', () => {
         emit('"');
       };
       const key = (): void => {
-        const k = pick(KEYS);
+        const k = rand() < 0.1 ? pick(DOC_ONLY_KEYS) : pick(KEYS);
         // Sometimes spell the key with \u escapes: it must still match the projection.
         if (rand() < 0.15 && k.length > 0) {
           emit(

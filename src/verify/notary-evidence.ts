@@ -2,10 +2,14 @@
 // Fetches a repository's Notary v1 trust data through the NotaryMetadataSource port in the
 // notary client's order and feeds it to the pure TrustedSet; keeps per-repository trusted state.
 
-import { createHash } from 'node:crypto';
 import { InconclusiveError, VerificationError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
-import { TrustedSet, type MetaExpectation, type TrustedState } from '../core/notary/trusted-set.js';
+import {
+  sha256OfServed,
+  TrustedSet,
+  type MetaExpectation,
+  type TrustedState,
+} from '../core/notary/trusted-set.js';
 import type { VerifiedRepository } from '../core/notary/types.js';
 import type { CompiledNotaryV1Source } from '../core/policy/types.js';
 import type { Deadline, NotaryMetadataSource, NotaryRoleRequest } from './ports.js';
@@ -49,12 +53,15 @@ function handled<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-/** Whether bytes fetched ahead are the file `exp` names (its sha256; TrustedSet checks the rest). */
+/**
+ * Whether bytes fetched ahead are the file `exp` names (its sha256). TrustedSet still checks
+ * them against the parent's meta (length, sha256, sha512), reusing this sha256 of the same array.
+ */
 function isServedAs(bytes: Uint8Array, exp: MetaExpectation): boolean {
   return (
     exp.sha256Hex !== undefined &&
     bytes.length <= exp.maxBytes &&
-    createHash('sha256').update(bytes).digest('hex') === exp.sha256Hex
+    sha256OfServed(bytes) === exp.sha256Hex
   );
 }
 

@@ -124,6 +124,29 @@ describe('NotaryEvidence', () => {
       ]);
     });
 
+    it('refuses a tampered snapshot or targets under both names with the reason of the hash check', async () => {
+      for (const [role, by] of [
+        ['snapshot', 'timestamp'],
+        ['targets', 'snapshot'],
+      ] as const) {
+        const { server, source, evidence } = setup();
+        // Same length, one byte changed, one array served for both names: the array hashed to
+        // match it ahead is the one TrustedSet checks.
+        const tampered = Buffer.from(server.files.get(`${role}.json`)!);
+        tampered[0] = tampered[0]! ^ 1;
+        for (const k of [...server.files.keys()])
+          if (k === `${role}.json` || new RegExp(`^${role}\\.[0-9a-f]{64}\\.json$`).test(k))
+            server.files.set(k, tampered);
+        const load = evidence.load(source, GUN, ctx);
+        await expect(load).rejects.toThrowWithCode(VerificationError, 'SIGNATURE_INVALID');
+        await expect(load).rejects.toThrow(`${role}: sha256 does not match the ${by}`);
+        expect(plain(server.requests).filter((r) => r.startsWith(`${role}.`))).toEqual([
+          `${role}.json`,
+          `${role}.<sha256>.json`,
+        ]);
+      }
+    });
+
     it('walks root versions down to the pinned one', async () => {
       const { repo, source } = setup();
       repo.rotateRoot([

@@ -157,21 +157,19 @@ const ALLOW_NO_IMAGES: Decision = {
 };
 
 const TIMED_OUT = Symbol('timed out');
+/**
+ * The share of the budget the registry credentials lookup (Kubernetes API reads of pull secrets
+ * and the service account) may take. When it takes longer, verification goes on anonymously with
+ * the rest of the budget: public images still verify instead of the whole request timing out.
+ */
+const CREDENTIALS_BUDGET_SHARE = 0.5;
 const AUDIT_MSG = 'admission decision';
 
-/**
- * Resolve with the promise, or with TIMED_OUT `graceMs` after the deadline: the verifier gets
- * the first chance to answer (inconclusive) on its own, the backstop still beats the apiserver.
- */
-function raceDeadline<T>(
-  p: Promise<T>,
-  deadline: Deadline,
-  graceMs: number,
-): Promise<T | typeof TIMED_OUT> {
+/** Resolve with the promise, or with TIMED_OUT after `ms`; its rejection is forwarded untouched. */
+function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   return new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(TIMED_OUT), remainingMs(deadline) + graceMs);
+    const timer = setTimeout(() => resolve(TIMED_OUT), ms);
     timer.unref();
-    // p's own outcome wins; its rejection reason is forwarded untouched (not re-wrapped).
     void p.then(resolve, reject).finally(() => clearTimeout(timer));
   });
 }
@@ -274,9 +272,21 @@ function allKnown(verdicts: readonly (ImageVerdict | undefined)[]): verdicts is 
   return true;
 }
 
+/**
+ * A denial the handler decides itself (no verdicts): one line per image, as verdict denials are
+ * written, or the bare reason when there is no image to name.
+ */
 function denyWith(code: string, message: string, images: readonly WorkloadImage[]): Decision {
+  const lines = images.map(
+    (i) => `image ${JSON.stringify(i.image)} (${i.path}) denied: ${code}: ${message}`,
+  );
   return {
-    result: { allowed: false, code: 403, reason: 'Forbidden', message: `${code}: ${message}` },
+    result: {
+      allowed: false,
+      code: 403,
+      reason: 'Forbidden',
+      message: lines.length > 0 ? lines.join('\n') : `${code}: ${message}`,
+    },
     decision: 'deny',
     code,
     reasons: [code],
@@ -346,6 +356,42 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
     return verifyUpstream(req, workload, query, { pin, memoised });
   }
 
+  /**
+   * Registry credentials for the workload, or `undefined` (anonymous) when none are configured,
+   * the lookup fails, or it takes more than its share of the budget.
+   */
+  async function credentialsOf(
+    req: AdmissionRequestView,
+    workload: WorkloadImages,
+    deadline: Deadline,
+    budgetMs: number,
+  ): Promise<CredentialProvider | undefined> {
+    if (deps.credentialsFor === undefined) return undefined;
+    try {
+      const found = await raceTimeout(
+        deps.credentialsFor({
+          namespace: req.namespace,
+          serviceAccountName: workload.serviceAccountName,
+          pullSecretNames: workload.pullSecretNames,
+          deadline,
+        }),
+        budgetMs * CREDENTIALS_BUDGET_SHARE,
+      );
+      if (found !== TIMED_OUT) return found;
+      logger.warn('registry credentials lookup is too slow, continuing anonymously', {
+        uid: req.uid,
+        waitedMs: Math.round(budgetMs * CREDENTIALS_BUDGET_SHARE),
+      });
+    } catch (err) {
+      // Public images still verify without credentials; private ones end up inconclusive.
+      logger.warn('registry credentials unavailable, continuing anonymously', {
+        uid: req.uid,
+        error: serializeError(err),
+      });
+    }
+    return undefined;
+  }
+
   async function verifyUpstream(
     req: AdmissionRequestView,
     workload: WorkloadImages,
@@ -359,41 +405,21 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
     // Lazy: the signal (a timer) is only built if some upstream call needs it; cache hits do not.
     const deadline = createLazyDeadline(budgetMs);
 
-    let credentials: CredentialProvider | undefined;
-    if (deps.credentialsFor !== undefined) {
-      try {
-        credentials = await deps.credentialsFor({
-          namespace: req.namespace,
-          serviceAccountName: workload.serviceAccountName,
-          pullSecretNames: workload.pullSecretNames,
-          deadline,
-        });
-      } catch (err) {
-        // Public images still verify without credentials; private ones end up inconclusive.
-        logger.warn('registry credentials unavailable, continuing anonymously', {
-          uid: req.uid,
-          error: serializeError(err),
-        });
-      }
-    }
-
-    const verdicts = await raceDeadline(
+    const credentials = await credentialsOf(req, workload, deadline, budgetMs);
+    // The verifier gets the first chance to answer (inconclusive) on its own; this backstop, a
+    // little after the deadline, still beats the apiserver.
+    const verdicts = await raceTimeout(
       verifier.verifyImages(images, {
         namespace: req.namespace,
         deadline,
         ...(credentials !== undefined ? { credentials } : {}),
         ...(memoised !== undefined ? { memoised } : {}),
       }),
-      deadline,
-      Math.min(BACKSTOP_GRACE_MS, (timeoutMs - budgetMs) / 2),
+      remainingMs(deadline) + Math.min(BACKSTOP_GRACE_MS, (timeoutMs - budgetMs) / 2),
     );
     if (verdicts === TIMED_OUT) {
       // The verifier should have answered inconclusive itself; this backstop fails closed.
-      return denyWith(
-        'TIMEOUT',
-        `verification of ${images.length} image(s) did not finish before the webhook deadline`,
-        images,
-      );
+      return denyWith('TIMEOUT', 'verification did not finish before the webhook deadline', images);
     }
     if (verdicts.length !== images.length) {
       throw new Error(`verifier returned ${verdicts.length} verdicts for ${images.length} images`);

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createAdmissionHandler } from '../admission/handler.js';
 import { buildVerifier } from '../app.js';
 import { ConfigError } from '../core/errors.js';
+import type { ImageVerdict } from '../core/result.js';
 import { LIMITS } from '../core/limits.js';
 import type { Io } from '../main.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -13,7 +14,7 @@ import { noopLogger } from '../observability/logger.js';
 import { systemClock, type ImageVerifier } from '../verify/ports.js';
 import { flag, parseArgs, parseAt } from './args.js';
 import { loadCliCredentials, loadConfigFile, loadPolicyFlag, staticPolicies } from './common.js';
-import { EXIT } from './output.js';
+import { EXIT, exitCodeFor } from './output.js';
 
 async function readInput(file: string, io: Io): Promise<Buffer> {
   if (file !== '-') {
@@ -35,6 +36,7 @@ async function readInput(file: string, io: Io): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** `trustgate review`: exit 0 allowed, 1 denied, 2 usage, 3 denied only because a source was unreachable. */
 export async function runReview(argv: readonly string[], io: Io): Promise<number> {
   const args = parseArgs(argv, {
     policy: { value: true },
@@ -59,10 +61,15 @@ export async function runReview(argv: readonly string[], io: Io): Promise<number
     clock: systemClock,
     registry,
   });
-  // `--at` evaluates as of that instant: pass it through every verification of this review.
+  // `--at` evaluates as of that instant: pass it through every verification of this review. The
+  // verdicts are kept for the exit code: a denial that is only inconclusive exits 3 (SPEC §5).
+  const verdicts: ImageVerdict[] = [];
   const verifier: ImageVerifier = {
-    verifyImages: (images, ctx) =>
-      bundle.verifier.verifyImages(images, { ...ctx, ...(at ? { at } : {}) }),
+    verifyImages: async (images, ctx) => {
+      const out = await bundle.verifier.verifyImages(images, { ...ctx, ...(at ? { at } : {}) });
+      verdicts.push(...out);
+      return out;
+    },
   };
   try {
     const mutate = args.flags.has('mutate');
@@ -81,7 +88,10 @@ export async function runReview(argv: readonly string[], io: Io): Promise<number
     io.stdout.write(`${reply.body}\n`);
     if (reply.status !== 200) return EXIT.usage;
     const parsed = JSON.parse(reply.body) as { response?: { allowed?: boolean } };
-    return parsed.response?.allowed === true ? EXIT.ok : EXIT.denied;
+    if (parsed.response?.allowed === true) return EXIT.ok;
+    // Denied by the verdicts (definite denial 1, inconclusive only 3), or by the handler itself
+    // (a deadline or an internal error, with no verdict to go by): 1.
+    return verdicts.some((v) => !v.allowed) ? exitCodeFor(verdicts) : EXIT.denied;
   } finally {
     await bundle.close();
   }

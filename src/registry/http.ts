@@ -30,6 +30,11 @@ export interface HttpResponse {
 
 /** Statuses worth retrying for an idempotent request. */
 const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504]);
+/** undici's per-request timeouts, which attempt() sets to the time left before the deadline. */
+const DEADLINE_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 const RETRYABLE_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -126,6 +131,29 @@ async function attempt(req: HttpRequest): Promise<HttpResponse> {
   return { status: res.statusCode, headers: res.headers, body };
 }
 
+/** What a failed attempt means: the deadline, a connection failure worth retrying, or unreachable. */
+function classify(err: unknown, req: HttpRequest, canRetry: boolean): InconclusiveError | 'retry' {
+  if (err instanceof InconclusiveError) return err;
+  const code = errorCode(err);
+  // undici's headers/body timeouts are set to the time left, so they mean the deadline too
+  // (their timer can fire a few ms before the signal's).
+  if (req.deadline.signal.aborted || (code !== undefined && DEADLINE_CODES.has(code))) {
+    return new InconclusiveError(
+      'TIMEOUT',
+      `deadline reached while waiting for ${hostOf(req.url)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (canRetry && code !== undefined && RETRYABLE_CODES.has(code)) return 'retry';
+  return new InconclusiveError(
+    'TRUST_SOURCE_UNAVAILABLE',
+    `cannot reach ${hostOf(req.url)}: ${code ?? (err instanceof Error ? err.message : String(err))}`,
+    { cause: err },
+  );
+}
+
 /**
  * Perform one HTTP request under the deadline and size cap, retrying idempotent
  * requests on 408/429/502/503/504 and connection resets with exponential backoff.
@@ -145,26 +173,9 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
         return res;
       }
     } catch (err) {
-      if (err instanceof InconclusiveError) throw err;
-      if (req.deadline.signal.aborted) {
-        throw new InconclusiveError(
-          'TIMEOUT',
-          `deadline reached while waiting for ${hostOf(req.url)}`,
-          {
-            cause: err,
-          },
-        );
-      }
-      const code = errorCode(err);
-      if (i < retries && code !== undefined && RETRYABLE_CODES.has(code)) {
-        retryDelay = BASE_BACKOFF_MS * 2 ** i;
-      } else {
-        throw new InconclusiveError(
-          'TRUST_SOURCE_UNAVAILABLE',
-          `cannot reach ${hostOf(req.url)}: ${code ?? (err instanceof Error ? err.message : String(err))}`,
-          { cause: err },
-        );
-      }
+      const failure = classify(err, req, i < retries);
+      if (failure !== 'retry') throw failure;
+      retryDelay = BASE_BACKOFF_MS * 2 ** i;
     }
     const wait = Math.min(retryDelay, MAX_BACKOFF_MS);
     if (wait >= remainingMs(req.deadline)) {

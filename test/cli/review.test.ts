@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `trustgate review` against the REAL notary-server and docker-registry: AdmissionReview fixtures
-// from a file and from stdin; allowed → 0, denied → 1, malformed → 2.
+// from a file and from stdin; allowed → 0, denied → 1, malformed → 2, source unreachable → 3.
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
@@ -74,6 +74,17 @@ describe('trustgate review', () => {
       expect(message).toContain('spec.template.spec.containers[1].image');
       expect(message).toContain('ClusterTrustPolicy/cli-test');
       expect(message).toContain('TAG_NOT_SIGNED');
+    });
+  });
+
+  describe('when the trust source cannot be reached', () => {
+    it('exits 3 (inconclusive) with a denial naming TRUST_SOURCE_UNAVAILABLE', async () => {
+      const body = JSON.stringify(deploymentReview('uid-unreachable', [`${w.gun}:v1`]));
+      const r = await runCli(['review', '-', '--policy', w.unreachablePolicyFile], w.dir, body);
+      expect(r.code).toBe(3);
+      const out = JSON.parse(r.stdout) as ReviewOut;
+      expect(out.response).toMatchObject({ uid: 'uid-unreachable', allowed: false });
+      expect(out.response.status!.message).toContain('TRUST_SOURCE_UNAVAILABLE');
     });
   });
 

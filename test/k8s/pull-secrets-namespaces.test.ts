@@ -103,6 +103,29 @@ describe('createPullSecretResolver', () => {
       expect(configs.map((c) => JSON.parse(c))).toEqual([{ auths: SA_AUTHS }]);
     });
 
+    it('reports the duration of every API read, and none for a cached object', async () => {
+      const reads: number[] = [];
+      const resolve = createPullSecretResolver({
+        coreApi: core(),
+        cacheTtlMs: 30_000,
+        clock: clockAt('2026-12-02T10:00:00Z'),
+        onApiRead: (seconds) => reads.push(seconds),
+      });
+      const before = fake.requests.length;
+      const req = {
+        namespace: 'app',
+        serviceAccountName: 'builder',
+        imagePullSecrets: ['pod-pull'],
+      };
+      await resolve(req);
+      const apiReads = fake.requests.length - before;
+      expect(apiReads).toBeGreaterThan(0);
+      expect(reads).toHaveLength(apiReads);
+      expect(reads.every((s) => s >= 0)).toBe(true);
+      await resolve(req);
+      expect(reads).toHaveLength(apiReads);
+    });
+
     it('consults no ServiceAccount when serviceAccountName is null (trustgate-wide secrets)', async () => {
       const resolve = createPullSecretResolver({
         coreApi: core(),

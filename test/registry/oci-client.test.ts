@@ -371,6 +371,18 @@ describe('OciClient (real docker-registry)', () => {
       ).rejects.toThrowWithCode(InconclusiveError, 'TIMEOUT');
     });
 
+    it("says TIMEOUT, not unreachable, when undici's own deadline timer fires first", async () => {
+      const f = await use(() => {
+        // never answer
+      });
+      // The request's signal has not aborted yet (its timer lost the race by a few ms): undici's
+      // headers timeout, set to the time left, is then what ends the wait.
+      const deadline = { signal: new AbortController().signal, expiresAt: Date.now() + 300 };
+      await expect(
+        client.resolveTag({ registry: f.host, repository: 'slow/app' }, 'v1', { deadline }),
+      ).rejects.toThrowWithCode(InconclusiveError, 'TIMEOUT');
+    });
+
     it('refuses a manifest over LIMITS.maxManifestBytes with LIMIT_EXCEEDED (docker-registry itself refuses to store one)', async () => {
       const huge = Buffer.alloc(LIMITS.maxManifestBytes + 1, 0x20);
       const f = await use((req, res) => {

@@ -194,8 +194,9 @@ describe('createAdmissionHandler', () => {
       );
       const r = response((await handler.validate(reviewBody('pod'), q())).body);
       expect(r['allowed']).toBe(false);
-      expect((r['status'] as { message: string }).message).toMatch(
-        /^TIMEOUT: verification of 1 image\(s\) did not finish/,
+      expect((r['status'] as { message: string }).message).toBe(
+        'image "registry.example.com/team/web:1.2.3" (spec.containers[0].image) denied: ' +
+          'TIMEOUT: verification did not finish before the webhook deadline',
       );
     });
   });
@@ -276,6 +277,65 @@ describe('createAdmissionHandler', () => {
         response((await failing.handler.validate(reviewBody('pod'), q())).body)['allowed'],
       ).toBe(true);
       expect(failing.verifier.calls[0]?.ctx.credentials).toBeUndefined();
+    });
+  });
+
+  describe('when the credentials lookup hangs (Kubernetes API unreachable)', () => {
+    it('goes on anonymously after its share of the budget and still answers in time', async () => {
+      const { handler, verifier, sink } = setup(
+        {},
+        {
+          credentialsFor: () => new Promise<undefined>(() => undefined),
+          defaultTimeoutMs: 400,
+          marginMs: 100,
+        },
+      );
+      const r = response((await handler.validate(reviewBody('pod'), q())).body);
+      expect(r['allowed']).toBe(true);
+      expect(verifier.calls).toHaveLength(1);
+      expect(verifier.calls[0]?.ctx.credentials).toBeUndefined();
+      expect(sink.lines.find((l) => l['level'] === 'warn')?.['msg']).toBe(
+        'registry credentials lookup is too slow, continuing anonymously',
+      );
+    });
+  });
+
+  describe('when a Pod was created by a workload trustgate already admitted', () => {
+    it('still verifies every image: no shortcut by ownerReference', async () => {
+      const pod = workloadObject('pod');
+      (pod['metadata'] as Record<string, unknown>)['ownerReferences'] = [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'web-7d4b9c',
+          uid: '3f1c2b9e-0a1d-4c7e-9b2a-5d6e7f8a9b0c',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ];
+      const { handler, verifier } = setup({
+        'registry.example.com/team/web:1.2.3': { deny: 'TAG_NOT_SIGNED', message: 'not signed' },
+      });
+      const r = response((await handler.validate(reviewBody('pod', pod), q())).body);
+      expect(verifier.calls).toHaveLength(1);
+      expect(r['allowed']).toBe(false);
+    });
+  });
+
+  describe('when the request has no name (generateName on CREATE)', () => {
+    it('names the object by metadata.name, else by metadata.generateName, in the audit line', async () => {
+      const { handler, sink } = setup();
+      const named = JSON.parse(reviewBody('pod').toString()) as {
+        request: { name?: string; object: { metadata: Record<string, unknown> } };
+      };
+      delete named.request.name;
+      await handler.validate(Buffer.from(JSON.stringify(named)), q());
+      const meta = named.request.object.metadata;
+      delete meta['name'];
+      meta['generateName'] = 'web-abc-';
+      await handler.validate(Buffer.from(JSON.stringify(named)), q());
+      const names = sink.lines.filter((l) => l['audit'] === true).map((l) => l['name']);
+      expect(names).toEqual(['web', 'web-abc-']);
     });
   });
 

@@ -21,6 +21,11 @@ export interface VerifierBundle {
   /** Whole warm image verdicts; each entry expires no later than the cache entries it used. */
   readonly verdictMemo: TtlCache<string, MemoisedVerdict>;
   readonly notary: NotaryEvidence;
+  /**
+   * Drop policy `id`'s cached outcomes and the memoised verdicts it applied to (it changed or
+   * left the set); other policies keep theirs. Returns how many outcomes were dropped.
+   */
+  forgetPolicy(id: string): number;
   /** Close upstream connection pools. */
   close(): Promise<void>;
 }
@@ -98,6 +103,28 @@ export function buildVerifier(opts: BuildVerifierOptions): VerifierBundle {
     tagCache,
     verdictMemo,
     notary,
+    forgetPolicy: (id) => verifier.forgetPolicy(id),
     close: () => dispatchers.close(),
   };
+}
+
+/** What announces that a policy changed (`PolicyStore`). */
+export interface PolicyChanges {
+  /** @returns unsubscribe */
+  onChange(listener: (change: { readonly id: string }) => void): () => void;
+}
+
+/**
+ * Keep the bundle's caches in step with the policy set: whenever a policy is added, replaced or
+ * removed, forget what was cached on its behalf. (Its new generation is a new key anyway; this
+ * frees the old entries now rather than at TTL or LRU eviction.)
+ * @returns unsubscribe
+ */
+export function forgetChangedPolicies(
+  changes: PolicyChanges,
+  bundle: Pick<VerifierBundle, 'forgetPolicy'>,
+): () => void {
+  return changes.onChange((change) => {
+    bundle.forgetPolicy(change.id);
+  });
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { TtlCache } from '../../src/cache/ttl-cache.js';
 import { DEFAULT_CONFIG } from '../../src/config/config.js';
 import type { SourceOutcome } from '../../src/core/result.js';
+import { outcomeKey } from '../../src/verify/image-verifier.js';
 import { systemClock } from '../../src/verify/ports.js';
 
 declare const gc: (() => void) | undefined;
@@ -20,7 +21,6 @@ export interface MemoryResult {
   readonly avgKeyChars: number;
 }
 
-const SEP = '\u0000';
 const MB = 1024 * 1024;
 
 function collect(): NodeJS.MemoryUsage {
@@ -50,16 +50,12 @@ function run(entries: number): MemoryResult {
     const digest = `sha256:${randomBytes(32).toString('hex')}`;
     const reference = i % 3 === 0 ? `${repo}@${digest}` : `${repo}:v${i % 20}.${i % 7}.${i % 13}`;
     const policyId = `ClusterTrustPolicy/${team}-signed`;
-    // Same parts, same order, same separator as DefaultImageVerifier.sourceOutcome.
-    const key = [
-      'notaryV1',
-      'notary',
-      materialHash,
-      policyId,
-      String(1000 + (i % 50)),
+    const key = outcomeKey({
+      policy: { id: policyId, generation: String(1000 + (i % 50)) },
+      source: { kind: 'notaryV1', name: 'notary', materialHash },
       reference,
-      '',
-    ].join(SEP);
+      at: undefined,
+    });
     keyChars += key.length;
     const value: SourceOutcome =
       i % 10 === 9

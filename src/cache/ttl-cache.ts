@@ -90,10 +90,6 @@ export class TtlCache<K extends string, V> {
     return removed;
   }
 
-  clear(): void {
-    this.entries.clear();
-  }
-
   /**
    * The cached value, or the result of `loader()`. Concurrent calls for the same key while a
    * load is running share that one load (single-flight). A rejected load is not cached: the

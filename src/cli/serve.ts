@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { createAdmissionHandler, createPolicyAdmissionHandler } from '../admission/handler.js';
 import { createAdmissionServer, createMetricsServer } from '../admission/server.js';
-import { buildVerifier } from '../app.js';
+import { buildVerifier, forgetChangedPolicies } from '../app.js';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../core/errors.js';
 import { compilePolicy } from '../core/policy/compile.js';
@@ -51,6 +51,7 @@ async function clusterPolicies(
   config: Config,
   kubeconfigPath: string | undefined,
   logger: Logger,
+  metrics: Metrics,
 ): Promise<PolicyRuntime> {
   // Loaded here, not at the top: @kubernetes/client-node alone takes over a second to import,
   // which file mode (`--policies`) never needs and which SPEC §7's "ready < 1 s" cannot afford.
@@ -88,6 +89,7 @@ async function clusterPolicies(
     cacheTtlMs: config.cache.tagTtlMs,
     clock: systemClock,
     logger: k8sLogger,
+    onApiRead: (seconds) => metrics.recordUpstream('kubernetes', seconds),
   });
   const configured = config.registry.pullSecrets.map((ref) => {
     const [namespace, name] = ref.includes('/') ? ref.split('/', 2) : [defaultNamespace, ref];
@@ -214,7 +216,7 @@ export async function runServe(
   const runtime =
     policyDir !== undefined
       ? await filePolicies(policyDir, logger)
-      : await clusterPolicies(config, flag(args, 'kubeconfig'), logger);
+      : await clusterPolicies(config, flag(args, 'kubeconfig'), logger, metrics);
   watchPolicyMetrics(runtime.store, metrics);
 
   const bundle = buildVerifier({
@@ -225,10 +227,8 @@ export async function runServe(
     metrics,
     registry: true,
   });
-  // A changed policy invalidates exactly its own cached outcomes (the policy id is a key part).
-  runtime.store.onChange((change) => {
-    bundle.outcomeCache.deleteWhere((key) => key.split('\u0000')[3] === change.id);
-  });
+  // A changed policy's cached outcomes and memoised verdicts go; other policies keep theirs.
+  forgetChangedPolicies(runtime.store, bundle);
 
   const handler = createAdmissionHandler({
     verifier: bundle.verifier,

@@ -62,6 +62,8 @@ export interface NotationSignatures {
 /** The cache the verifier needs: single-flight loads with a per-entry TTL. */
 export interface OutcomeCache<V> {
   getOrLoad(key: string, loader: () => Promise<{ value: V; ttlMs: number }>): Promise<V>;
+  /** Drop every entry whose key satisfies `pred`; returns how many. */
+  deleteWhere(pred: (key: string) => boolean): number;
   /**
    * Epoch ms at which the live entry for `key` expires, provided it still holds exactly `value`;
    * otherwise `undefined`. Optional: without it the verdict memo is not used.
@@ -95,6 +97,8 @@ export interface VerdictMemo {
   get(key: string): MemoisedVerdict | undefined;
   /** Keep `value` for `ttlMs` ms; a non-positive TTL stores nothing. */
   set(key: string, value: MemoisedVerdict, ttlMs: number): void;
+  /** Drop every entry for which `pred` is true; returns how many. */
+  deleteWhere(pred: (key: string, value: MemoisedVerdict) => boolean): number;
 }
 
 export interface VerifierEvents {
@@ -133,6 +137,46 @@ export interface ImageVerifierOptions {
 
 // The key parts are joined with a separator that cannot occur in any of them.
 const SEP = '\u0000';
+
+/** Everything that can change a trust source's outcome for a reference: the outcome cache key. */
+export interface OutcomeKeyParts {
+  readonly policy: Pick<CompiledPolicy, 'id' | 'generation'>;
+  readonly source: Pick<CompiledTrustSource, 'kind' | 'name' | 'materialHash'>;
+  /** `toCanonicalReference(ref)`. */
+  readonly reference: string;
+  /** The evaluation instant (`--at`); `undefined` = now. */
+  readonly at: Date | undefined;
+}
+
+/**
+ * The outcome cache key (built on every look-up: plain concatenation, no hashing). The policy id
+ * comes first and contains no NUL (`Kind/[namespace/]name`, DNS-1123 names), so whatever the
+ * other parts hold, a key belongs to exactly one policy and {@link isOutcomeKeyOf} is a prefix
+ * test. The generation and the material hash make an edited policy or rotated trust material a
+ * different key even before the old entries are dropped.
+ */
+export function outcomeKey(p: OutcomeKeyParts): string {
+  return (
+    p.policy.id +
+    SEP +
+    p.policy.generation +
+    SEP +
+    p.source.kind +
+    SEP +
+    p.source.name +
+    SEP +
+    p.source.materialHash +
+    SEP +
+    p.reference +
+    SEP +
+    (p.at?.toISOString() ?? '')
+  );
+}
+
+/** Whether `key` (an {@link outcomeKey}) is an outcome of policy `policyId`. */
+export function isOutcomeKeyOf(key: string, policyId: string): boolean {
+  return key.charCodeAt(policyId.length) === 0 && key.startsWith(policyId);
+}
 
 /** One image under one matched policy: what every per-source step needs. */
 interface PolicyJob {
@@ -250,6 +294,17 @@ export class DefaultImageVerifier implements ImageVerifier {
     const out: (ImageVerdict | undefined)[] = [];
     for (const img of images) out.push(memoHit(memo, img, scope));
     return out;
+  }
+
+  /**
+   * Forget what is cached on behalf of policy `id` (it changed or left the set): its source
+   * outcomes and the memoised verdicts it applied to. Other policies' entries stay, so their
+   * next verdicts are rebuilt from the outcome cache without upstream calls.
+   * @returns how many outcome entries were dropped
+   */
+  forgetPolicy(id: string): number {
+    this.opts.verdictMemo?.deleteWhere((_key, memoised) => memoised.verdict.policies.includes(id));
+    return this.opts.outcomeCache.deleteWhere((key) => isOutcomeKeyOf(key, id));
   }
 
   /** `known`: the verdict `memoisedVerdicts` found for this image in this request, if any. */
@@ -404,15 +459,7 @@ export class DefaultImageVerifier implements ImageVerifier {
         ),
       );
     }
-    const key = [
-      source.kind,
-      source.name,
-      source.materialHash,
-      policy.id,
-      policy.generation,
-      toCanonicalReference(ref),
-      ctx.at?.toISOString() ?? '',
-    ].join(SEP);
+    const key = outcomeKey({ policy, source, reference: toCanonicalReference(ref), at: ctx.at });
     const { maxTtlMs, negativeTtlMs } = this.opts.settings;
     const cache = this.opts.outcomeCache;
     const loaded = cache.getOrLoad(key, async () => {

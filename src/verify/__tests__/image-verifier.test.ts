@@ -199,6 +199,17 @@ function namespaced(
   });
 }
 
+/** Two policies on separate notary servers; `web`'s id is a prefix of `web-b`'s. */
+const SERVER_A = NOTARY_SOURCE.notaryV1.server;
+const SERVER_B = 'http://127.0.0.1:4444';
+const WEB = 'ClusterTrustPolicy/web';
+function webB(spec: Partial<TrustPolicySpec> = {}): CompiledPolicy {
+  return cluster('web-b', {
+    trustSources: [{ name: 'dct', notaryV1: { server: SERVER_B, rootKeys: [KEY_ID] } }],
+    ...spec,
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Harness
 
@@ -657,6 +668,32 @@ describe('DefaultImageVerifier', () => {
     });
   });
 
+  describe('when a policy is forgotten (forgetPolicy)', () => {
+    it('drops exactly its cached outcomes: it is asked again, the other policy is answered from cache', async () => {
+      const v = verifier({ policies: [cluster('web'), webB()] });
+      const images = [`${GUN}:v1`, `${GUN}@${D1}`];
+      const verifyAll = async (): Promise<void> => {
+        for (const image of images)
+          expect(await verifyOne(v, image)).toMatchObject({ allowed: true });
+      };
+      await verifyAll();
+      expect(notary.calls.map((c) => c.server).sort()).toEqual([
+        SERVER_A,
+        SERVER_A,
+        SERVER_B,
+        SERVER_B,
+      ]);
+      // An id that is only a prefix of both policies' ids owns nothing.
+      expect(v.forgetPolicy('ClusterTrustPolicy/we')).toBe(0);
+      expect(v.forgetPolicy(WEB)).toBe(2);
+      notary.calls = [];
+      await verifyAll();
+      expect(notary.calls.map((c) => c.server)).toEqual([SERVER_A, SERVER_A]);
+      await verifyAll();
+      expect(notary.calls).toHaveLength(2);
+    });
+  });
+
   describe('when policies select namespaces', () => {
     const labels: Record<string, NamespaceInfo> = {
       shop: { name: 'shop', labels: { env: 'prod' } },
@@ -856,6 +893,50 @@ describe('DefaultImageVerifier', () => {
       expect(await verifyOne(h.v, `${GUN}:v1`)).toMatchObject({ allowed: true });
       h.setPolicies([cluster('p', { images: ['quay.io/*'] })]);
       expect(codes(await verifyOne(h.v, `${GUN}:v1`))).toEqual(['NO_MATCHING_POLICY']);
+    });
+
+    describe('and a policy is forgotten', () => {
+      const OTHER = 'registry.example.com/other/web:v1';
+      const images = [
+        { image: `${GUN}:v1`, path: 'spec.containers[0].image' },
+        { image: OTHER, path: 'spec.containers[1].image' },
+      ];
+      /** `web` applies to GUN only, `web-b` to OTHER only. */
+      const onlyOther = (): CompiledPolicy => webB({ images: ['registry.example.com/other/*'] });
+
+      it('drops the memoised verdicts the policy applied to and keeps the others', async () => {
+        const h = memoVerifier({}, [cluster('web'), onlyOther()]);
+        const first = await h.v.verifyImages(images, ctx());
+        expect(first.map((v) => v.policies)).toEqual([[WEB], ['ClusterTrustPolicy/web-b']]);
+        h.v.forgetPolicy(WEB);
+        expect(h.v.memoisedVerdicts(images, '')).toEqual([undefined, first[1]]);
+        notary.calls = [];
+        expect(await verifyOne(h.v, `${GUN}:v1`)).toMatchObject({ allowed: true });
+        expect(notary.calls.map((c) => c.server)).toEqual([SERVER_A]);
+        expect(h.v.memoisedVerdicts(images, '')).toEqual([first[0], first[1]]);
+      });
+
+      it('rebuilds the memo after a policy change: the changed policy from upstream, the other from the outcome cache', async () => {
+        const h = memoVerifier({}, [cluster('web'), onlyOther()]);
+        const first = await h.v.verifyImages(images, ctx());
+        expect(first.map((v) => v.allowed)).toEqual([true, true]);
+        // What serve does when the store reports `web` edited: new snapshot, then forget `web`.
+        h.setPolicies([cluster('web', { allow: { paths: ['v*.*.*'] } }), onlyOther()]);
+        h.v.forgetPolicy(WEB);
+        expect(h.v.memoisedVerdicts(images, '')).toEqual([undefined, undefined]);
+        notary.calls = [];
+        const before = lookups(h);
+        const second = await h.v.verifyImages(images, ctx());
+        expect(codes(second[0]!)).toEqual(['PATH_NOT_ALLOWED']);
+        expect(second[1]).toEqual(first[1]);
+        expect(notary.calls.map((c) => c.server)).toEqual([SERVER_A]);
+        // Memoised again: the next request makes no look-up and no upstream call at all.
+        const after = lookups(h);
+        expect(after).toBeGreaterThan(before);
+        expect(await h.v.verifyImages(images, ctx())).toEqual(second);
+        expect(lookups(h)).toBe(after);
+        expect(notary.calls).toHaveLength(1);
+      });
     });
 
     it('bypasses the memo once the namespace labels change', async () => {

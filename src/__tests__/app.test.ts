@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+// The composition `trustgate serve` uses: a PolicyStore change reaches the verifier's caches
+// (forgetChangedPolicies over buildVerifier's bundle), dropping exactly the changed policy's entries.
+
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { buildVerifier, forgetChangedPolicies, type VerifierBundle } from '../app.js';
+import { DEFAULT_CONFIG } from '../config/config.js';
+import { compilePolicy } from '../core/policy/compile.js';
+import { KEY_ID } from '../core/policy/__tests__/pki.js';
+import type { CompiledPolicy, TrustPolicySpec } from '../core/policy/types.js';
+import type { SourceOutcome } from '../core/result.js';
+import { PolicyStore } from '../k8s/policy-store.js';
+import { outcomeKey, type MemoisedVerdict } from '../verify/image-verifier.js';
+
+const NOW = new Date('2026-12-02T00:00:00Z');
+const MINUTE = 60_000;
+const IMAGE = 'registry.example.com/team/web:v1';
+const DIGEST = `sha256:${'1'.repeat(64)}`;
+
+function policy(name: string, spec: Partial<TrustPolicySpec> = {}): CompiledPolicy {
+  return compilePolicy({
+    apiVersion: 'trustgate.dev/v1alpha1',
+    kind: 'ClusterTrustPolicy',
+    metadata: { name },
+    spec: {
+      images: ['registry.example.com/team/*'],
+      trustSources: [{ name: 'dct', notaryV1: { server: 'https://notary', rootKeys: [KEY_ID] } }],
+      ...spec,
+    },
+  });
+}
+
+let bundle: VerifierBundle | undefined;
+afterEach(async () => {
+  await bundle?.close();
+  bundle = undefined;
+});
+
+/** A store serving `policies` and the bundle `serve` builds over it. */
+function serveWiring(policies: readonly CompiledPolicy[]): {
+  store: PolicyStore;
+  bundle: VerifierBundle;
+} {
+  const store = new PolicyStore();
+  for (const p of policies) store.upsert(p.id, p);
+  store.markReady();
+  bundle = buildVerifier({
+    config: DEFAULT_CONFIG,
+    policies: store,
+    clock: { now: () => NOW },
+    registry: false,
+  });
+  return { store, bundle };
+}
+
+/** Cache an outcome and a memoised verdict of IMAGE under `p`, as a verification would. */
+function cacheUnder(b: VerifierBundle, p: CompiledPolicy, snapshot: readonly CompiledPolicy[]) {
+  const source = p.sources[0]!;
+  const outcome: SourceOutcome = {
+    ok: true,
+    source: source.name,
+    digest: DIGEST,
+    signers: ['targets'],
+    validUntil: new Date(NOW.getTime() + 60 * MINUTE),
+  };
+  const key = outcomeKey({ policy: p, source, reference: IMAGE, at: undefined });
+  b.outcomeCache.set(key, outcome, 5 * MINUTE);
+  const memoKey = `${IMAGE}\u0000${p.id}`;
+  const memoised: MemoisedVerdict = {
+    verdict: {
+      image: IMAGE,
+      path: 'spec.containers[0].image',
+      allowed: true,
+      reasons: [],
+      warnings: [],
+      audits: [],
+      inconclusive: false,
+      policies: [p.id],
+    },
+    policies: snapshot,
+    namespace: undefined,
+  };
+  b.verdictMemo.set(memoKey, memoised, 5 * MINUTE);
+  return {
+    cached: () => ({
+      outcome: b.outcomeCache.get(key) !== undefined,
+      verdict: b.verdictMemo.get(memoKey) !== undefined,
+    }),
+  };
+}
+
+describe('forgetChangedPolicies (serve: PolicyStore → verifier caches)', () => {
+  const both = { outcome: true, verdict: true };
+  const none = { outcome: false, verdict: false };
+
+  it("drops a replaced policy's outcomes and memoised verdicts and keeps the other policy's", () => {
+    const web = policy('web');
+    const webB = policy('web-b');
+    const { store, bundle: b } = serveWiring([web, webB]);
+    forgetChangedPolicies(store, b);
+    const a = cacheUnder(b, web, store.current());
+    const other = cacheUnder(b, webB, store.current());
+
+    store.upsert(web.id, policy('web', { mode: 'warn' }));
+    expect(a.cached()).toEqual(none);
+    expect(other.cached()).toEqual(both);
+  });
+
+  it('drops the entries of a policy that left the set (deleted or invalid)', () => {
+    const web = policy('web');
+    const webB = policy('web-b');
+    const { store, bundle: b } = serveWiring([web, webB]);
+    forgetChangedPolicies(store, b);
+    const a = cacheUnder(b, web, store.current());
+    const other = cacheUnder(b, webB, store.current());
+
+    store.markInvalid(webB.id, 'key material missing');
+    expect(other.cached()).toEqual(none);
+    expect(a.cached()).toEqual(both);
+    store.remove(web.id);
+    expect(a.cached()).toEqual(none);
+  });
+
+  it('stops once unsubscribed', () => {
+    const web = policy('web');
+    const { store, bundle: b } = serveWiring([web]);
+    const a = cacheUnder(b, web, store.current());
+    forgetChangedPolicies(store, b)();
+    store.remove(web.id);
+    expect(a.cached()).toEqual(both);
+  });
+});

@@ -423,7 +423,8 @@ describe('trustgate serve --policies DIR', () => {
         expect(await pending).toMatchObject({ allowed: true });
         expect(await server.exited).toBe(0);
         expect(server.logs().some((l) => l.msg === 'stopped')).toBe(true);
-        // Audit lines are coalesced per event-loop turn: the in-flight answer's line still made it.
+        // Audit lines are buffered and written every 10 ms (line-buffer.ts FLUSH_INTERVAL_MS)
+        // and once more on the way out: the in-flight answer's line still made it.
         expect(server.logs().filter((l) => l['audit'] === true)).toHaveLength(1);
       } finally {
         hold.release();

@@ -45,6 +45,14 @@ export interface AdmissionServer {
   /** Swap the certificate for new handshakes; established connections keep theirs. */
   setCertificate(pair: CertificatePair): void;
   /**
+   * Keep serving but report not-ready: `/readyz` answers 503 and every answer carries
+   * `connection: close`, so the apiserver's keep-alive connections end after their next call and
+   * its new ones go to replicas still in the endpoints. The listener stays open (new connections
+   * are accepted and answered); idle connections are left alone, since cutting one the client
+   * is just reusing would fail that call. Idempotent; `close()` implies it.
+   */
+  beginDrain(): void;
+  /**
    * Stop accepting, let in-flight requests finish (their connections then close), and resolve
    * when every connection is gone. After `graceMs` (default 25 s) remaining sockets are cut.
    */
@@ -139,7 +147,8 @@ function tooLarge(maxBytes: number): RequestError {
 export function createAdmissionServer(opts: AdmissionServerOptions): AdmissionServer {
   const logger = opts.logger ?? noopLogger;
   const maxBodyBytes = opts.maxBodyBytes ?? LIMITS.maxAdmissionBodyBytes;
-  let closing = false;
+  /** beginDrain() or close() was called: not ready, and no connection is kept alive. */
+  let draining = false;
 
   const server = https.createServer({
     cert: opts.tls.certPem,
@@ -191,7 +200,7 @@ export function createAdmissionServer(opts: AdmissionServerOptions): AdmissionSe
         send(res, toJsonReply(200, { status: 'ok' }));
         return;
       case 'readyz': {
-        const ok = opts.ready() && !closing;
+        const ok = !draining && opts.ready();
         send(res, toJsonReply(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' }));
         return;
       }
@@ -238,10 +247,14 @@ export function createAdmissionServer(opts: AdmissionServerOptions): AdmissionSe
       reply = await opts.policyHandler.validatePolicy(body);
     else
       reply = toJsonReply(404, { code: 'NOT_FOUND', message: 'policy validation is not enabled' });
-    send(res, reply, closing ? { connection: 'close' } : undefined);
+    // Drain may have begun while this request was being answered.
+    send(res, reply, draining ? { connection: 'close' } : undefined);
   }
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Every route; writeHead merges it into the answer's headers. Requests in flight when the
+    // drain begins get it on their answer (end of route()).
+    if (draining) res.setHeader('connection', 'close');
     route(req, res).catch((err: unknown) => {
       logger.error('unhandled error in admission server', {
         path: req.url,
@@ -281,8 +294,11 @@ export function createAdmissionServer(opts: AdmissionServerOptions): AdmissionSe
         minVersion: MIN_TLS_VERSION,
       });
     },
+    beginDrain() {
+      draining = true;
+    },
     close(graceMs = 25_000) {
-      closing = true;
+      draining = true;
       return new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();

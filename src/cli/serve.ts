@@ -2,9 +2,12 @@
 // `trustgate serve`: build the webhook from config, policies (CRs through informers, or a
 // directory), TLS material and metrics; run until SIGTERM; then drain in-flight requests.
 
-import { once } from 'node:events';
 import { createAdmissionHandler, createPolicyAdmissionHandler } from '../admission/handler.js';
-import { createAdmissionServer, createMetricsServer } from '../admission/server.js';
+import {
+  createAdmissionServer,
+  createMetricsServer,
+  type AdmissionServer,
+} from '../admission/server.js';
 import { buildVerifier, forgetChangedPolicies } from '../app.js';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../core/errors.js';
@@ -174,6 +177,66 @@ function watchPolicyMetrics(store: PolicyStore, metrics: Metrics): void {
   store.onChange(update);
 }
 
+type StopCause = 'SIGTERM' | 'SIGINT' | 'aborted' | 'timeout';
+
+/** Where SIGTERM/SIGINT arrive: `process`, or an EventEmitter in tests. */
+export type SignalSource = Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+
+/**
+ * Resolves on the first SIGTERM, SIGINT or abort of `signal` (or after `timeoutMs`), then removes
+ * its listeners: a later signal gets Node's default handling again (the process ends).
+ */
+function nextStop(
+  signals: SignalSource,
+  signal: AbortSignal | undefined,
+  timeoutMs?: number,
+): Promise<StopCause> {
+  return new Promise((resolve) => {
+    const onTerm = (): void => finish('SIGTERM');
+    const onInt = (): void => finish('SIGINT');
+    const onAbort = (): void => finish('aborted');
+    const timer =
+      timeoutMs === undefined ? undefined : setTimeout(() => finish('timeout'), timeoutMs);
+    function finish(cause: StopCause): void {
+      signals.off('SIGTERM', onTerm);
+      signals.off('SIGINT', onInt);
+      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+      resolve(cause);
+    }
+    signals.on('SIGTERM', onTerm);
+    signals.on('SIGINT', onInt);
+    if (signal?.aborted) finish('aborted');
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Serve until told to stop. SIGTERM (Kubernetes) first keeps serving for `delayMs` with readiness
+ * off, so calls the apiserver still routes here until the endpoints update are answered, not
+ * refused (a second SIGTERM, a SIGINT or `signal` ends that early). SIGINT (a terminal's Ctrl-C)
+ * and `signal` skip the delay. The caller then stops accepting and drains.
+ */
+export async function untilShutdown(opts: {
+  readonly server: Pick<AdmissionServer, 'beginDrain'>;
+  readonly delayMs: number;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal | undefined;
+  /** Default `process`. */
+  readonly signals?: SignalSource;
+}): Promise<void> {
+  const signals = opts.signals ?? process;
+  const cause = await nextStop(signals, opts.signal);
+  if (cause !== 'SIGTERM' || opts.delayMs <= 0) return;
+  opts.server.beginDrain();
+  const seconds = opts.delayMs / 1000;
+  opts.logger.info(
+    `shutting down: readiness off, serving for ${seconds} s while endpoints update`,
+    { delaySeconds: seconds },
+  );
+  await nextStop(signals, opts.signal, opts.delayMs);
+}
+
 export async function runServe(
   argv: readonly string[],
   io: Io,
@@ -265,15 +328,7 @@ export async function runServe(
     mode: policyDir !== undefined ? 'files' : 'cluster',
   });
 
-  // SIGTERM (Kubernetes) / SIGINT (terminal): stop accepting, finish in-flight requests, exit 0.
-  const stopSignal = signal ?? AbortSignal.any([]);
-  const onSignal = new AbortController();
-  const handlerFn = (): void => onSignal.abort();
-  process.once('SIGTERM', handlerFn);
-  process.once('SIGINT', handlerFn);
-  await Promise.race([once(onSignal.signal, 'abort'), once(stopSignal, 'abort')]);
-  process.off('SIGTERM', handlerFn);
-  process.off('SIGINT', handlerFn);
+  await untilShutdown({ server, delayMs: config.shutdownDelayMs, logger, signal });
   logger.info('shutting down: draining in-flight requests', {});
   stopWatching?.();
   await server.close();

@@ -15,6 +15,11 @@ export interface Config {
   readonly defaultTimeoutMs: number;
   /** Answer this long before the apiserver's timeout (an answer at the timeout is too late). */
   readonly timeoutMarginMs: number;
+  /**
+   * After SIGTERM, keep serving this long with `/readyz` at 503 before closing the listener, so
+   * calls the apiserver still routes here (until the endpoints update) are answered, not refused.
+   */
+  readonly shutdownDelayMs: number;
   readonly cache: {
     /** Verified outcomes kept (LRU). */
     readonly maxEntries: number;
@@ -45,6 +50,10 @@ export const DEFAULT_CONFIG: Config = {
   noMatchAction: 'deny',
   defaultTimeoutMs: 10_000,
   timeoutMarginMs: 1_000,
+  // 5 s: long enough for a terminating Pod's removal from the Service's EndpointSlice to reach
+  // the apiserver's endpoint resolver and kube-proxy (usually 1–2 s, more on a busy control
+  // plane), short enough to leave most of the chart's 30 s terminationGracePeriodSeconds to drain.
+  shutdownDelayMs: 5_000,
   cache: { maxEntries: 10_000, maxTtlMs: 5 * 60_000, negativeTtlMs: 30_000, tagTtlMs: 30_000 },
   registry: {
     verifyDigest: true,
@@ -81,6 +90,18 @@ class Reader {
     if (v === undefined) return defMs;
     if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v * 1000);
     this.fail(path, `must be a non-negative number of seconds, got ${JSON.stringify(v)}`);
+    return defMs;
+  }
+
+  /** `ms` if it is at most `max.seconds`; otherwise an error saying why the bound exists, and `defMs`. */
+  capped(
+    path: string,
+    ms: number,
+    defMs: number,
+    max: { readonly seconds: number; readonly why: string },
+  ): number {
+    if (ms <= max.seconds * 1000) return ms;
+    this.fail(path, `must be at most ${max.seconds} seconds (${max.why}), got ${ms / 1000}`);
     return defMs;
   }
 
@@ -147,11 +168,17 @@ const KNOWN_TOP = [
   'noMatchAction',
   'timeoutSeconds',
   'timeoutMarginSeconds',
+  'shutdownDelaySeconds',
   'cache',
   'registry',
   'mutate',
   'namespace',
 ] as const;
+/**
+ * Upper bound of shutdownDelaySeconds: endpoint updates take seconds, and a longer delay only
+ * eats the Pod's termination grace period (kubelet kills the process when it runs out).
+ */
+export const MAX_SHUTDOWN_DELAY_SECONDS = 60;
 const KNOWN_CACHE = ['maxEntries', 'maxTtlSeconds', 'negativeTtlSeconds', 'tagTtlSeconds'] as const;
 const KNOWN_REGISTRY = [
   'verifyDigest',
@@ -195,6 +222,15 @@ export function parseConfig(doc: unknown, file?: string): Config {
       'timeoutMarginSeconds',
       'timeoutMarginSeconds',
       d.timeoutMarginMs,
+    ),
+    shutdownDelayMs: r.capped(
+      'shutdownDelaySeconds',
+      r.seconds(doc, 'shutdownDelaySeconds', 'shutdownDelaySeconds', d.shutdownDelayMs),
+      d.shutdownDelayMs,
+      {
+        seconds: MAX_SHUTDOWN_DELAY_SECONDS,
+        why: 'endpoint updates take seconds; a longer delay only uses up the termination grace period',
+      },
     ),
     cache: {
       maxEntries: r.int(cache, 'maxEntries', 'cache.maxEntries', d.cache.maxEntries),

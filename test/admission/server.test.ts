@@ -535,6 +535,57 @@ describe('admission server lifecycle', () => {
     });
   });
 
+  describe('when draining begins (beginDrain) before close', () => {
+    it('reports not ready but still answers, on new connections too, each with connection: close', async () => {
+      const gate = createGate();
+      const r = await start({ 'registry.example.com/team/web:1.2.3': { gate: gate.promise } });
+      const fresh = new Agent({ connect: { ca: r.cert.certPem } });
+      try {
+        const before = await request(`${r.base}/readyz`, { dispatcher: r.agent });
+        expect(before.statusCode).toBe(200);
+        expect(before.headers['connection']).not.toBe('close');
+        await before.body.text();
+
+        // In flight when the drain begins: answered, and told to close its connection.
+        const inflight = post(r, '/validate', reviewBody('pod', undefined, { uid: 'uid-drain' }));
+        for (let i = 0; i < 200 && r.verifier.calls.length === 0; i++)
+          await new Promise((res) => setTimeout(res, 10));
+        expect(r.verifier.calls).toHaveLength(1);
+
+        r.admission.beginDrain();
+        expect(r.admission.server.listening).toBe(true);
+
+        const ready = await request(`${r.base}/readyz`, { dispatcher: fresh });
+        expect(ready.statusCode).toBe(503);
+        expect(ready.headers['connection']).toBe('close');
+        expect(await ready.body.json()).toEqual({ status: 'not ready' });
+
+        const health = await request(`${r.base}/healthz`, { dispatcher: fresh });
+        expect(health.statusCode).toBe(200);
+        expect(health.headers['connection']).toBe('close');
+        await health.body.text();
+
+        // A new connection still gets its review answered.
+        const res = await post(r, '/validate', reviewBody('job', undefined, { uid: 'uid-new' }), {
+          agent: fresh,
+        });
+        expect(res.status).toBe(200);
+        expect(res.headers['connection']).toBe('close');
+        expect(admissionResponse(res.json)['uid']).toBe('uid-new');
+
+        gate.release();
+        const first = await inflight;
+        expect(first.status).toBe(200);
+        expect(first.headers['connection']).toBe('close');
+        expect(admissionResponse(first.json)['uid']).toBe('uid-drain');
+      } finally {
+        gate.release();
+        await fresh.close();
+        await stop(r);
+      }
+    });
+  });
+
   describe('createMetricsServer', () => {
     it('serves /metrics as plain HTTP and 404s elsewhere', async () => {
       const metrics = createMetrics();

@@ -44,6 +44,16 @@ describe('values.schema.json', () => {
       { config: { noMatchAction: 'warn' } },
       '/config/noMatchAction',
     ],
+    [
+      'a shutdown delay above 60 s',
+      { config: { shutdownDelaySeconds: 61 }, terminationGracePeriodSeconds: 120 },
+      '/config/shutdownDelaySeconds',
+    ],
+    [
+      'a negative shutdown delay',
+      { config: { shutdownDelaySeconds: -1 } },
+      '/config/shutdownDelaySeconds',
+    ],
   ])('when given %s', (_label, values, expected) => {
     it('makes helm template fail and names the offending value', () => {
       const r = templateChart(helm, values);
@@ -76,6 +86,38 @@ describe('chart guards', () => {
   });
 });
 
+describe('shutdown delay guard', () => {
+  describe('when the grace period leaves no more than 5 s to drain after the default 5 s delay', () => {
+    it('refuses to render, naming both values', () => {
+      const r = templateChart(helm, { terminationGracePeriodSeconds: 10 });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(
+        'terminationGracePeriodSeconds (10) must be more than config.shutdownDelaySeconds (5) + 5',
+      );
+    });
+  });
+  describe('when a longer delay eats the default 30 s grace period', () => {
+    it('refuses to render', () => {
+      const r = templateChart(helm, { config: { shutdownDelaySeconds: 25 } });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(
+        'terminationGracePeriodSeconds (30) must be more than config.shutdownDelaySeconds (25) + 5',
+      );
+    });
+  });
+  describe('when the grace period exceeds delay + 5 s', () => {
+    it.each([
+      [{ terminationGracePeriodSeconds: 11 }],
+      [{ terminationGracePeriodSeconds: 6, config: { shutdownDelaySeconds: 0 } }],
+      [{ terminationGracePeriodSeconds: 66, config: { shutdownDelaySeconds: 60 } }],
+    ])('renders %j', (values) => {
+      const r = templateChart(helm, values);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+  });
+});
+
 describe('rendered runtime config', () => {
   describe('when rendered with defaults', () => {
     it('is accepted by parseConfig and carries the release namespace', () => {
@@ -91,6 +133,7 @@ describe('rendered runtime config', () => {
         namespace: 'trustgate-system',
         timeoutMarginMs: 1000,
         defaultTimeoutMs: 10_000,
+        shutdownDelayMs: 5000,
       });
     });
   });
@@ -105,6 +148,7 @@ describe('rendered runtime config', () => {
             noMatchAction: 'allow',
             timeoutSeconds: 8,
             timeoutMarginSeconds: 2,
+            shutdownDelaySeconds: 2.5,
             cache: { maxEntries: 5, maxTtlSeconds: 60, negativeTtlSeconds: 5, tagTtlSeconds: 10 },
             registry: {
               verifyDigest: false,
@@ -125,6 +169,7 @@ describe('rendered runtime config', () => {
         noMatchAction: 'allow',
         defaultTimeoutMs: 8000,
         timeoutMarginMs: 2000,
+        shutdownDelayMs: 2500,
         cache: { maxEntries: 5, maxTtlMs: 60_000, negativeTtlMs: 5000, tagTtlMs: 10_000 },
         registry: {
           verifyDigest: false,

@@ -3,12 +3,15 @@
 // first): `serve --policies policies --dev-cert`, plus --host/--port/--metrics-port to stay on free
 // loopback ports. Unlike test/webhook (runServe in-process, stopped through an AbortSignal), this
 // sends a real SIGTERM to the child's PID: the signal handlers, the drain of an in-flight request,
-// exit code 0 and the final flush of stdout (a pipe, written every 10 ms and on the way out).
+// exit code 0 and the final flush of stdout (a pipe, written every 10 ms and on the way out); and
+// the shutdown delay (config `shutdownDelaySeconds`): readiness off while still serving, cut short
+// by a second SIGTERM, skipped on SIGINT. Each process gets a `--config` file from a temp dir.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +38,8 @@ interface Served {
   readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function spawnServe(): Served {
-  const child = spawn(process.execPath, [BIN, ...ARGS, ...LOOPBACK], {
+function spawnServe(extraArgs: readonly string[]): Served {
+  const child = spawn(process.execPath, [BIN, ...ARGS, ...LOOPBACK, ...extraArgs], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,32 +133,92 @@ function portOf(url: unknown): number {
   return port;
 }
 
+// Every child spawned here, so afterAll can SIGKILL (by PID) whichever is still running.
+const children: Served[] = [];
+let configDir = '';
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist', 'main.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (bin/trustgate.js runs dist/)');
+  configDir = mkdtempSync(join(tmpdir(), 'trustgate-serve-process-'));
+});
+
+afterAll(async () => {
+  // Whatever happened in the tests, leave no child running (by PID, never by name).
+  for (const c of children) {
+    if (c.result === undefined) {
+      process.kill(c.pid, 'SIGKILL');
+      await c.closed;
+    }
+  }
+  if (configDir !== '') rmSync(configDir, { recursive: true, force: true });
+});
+
+interface Started {
+  readonly served: Served;
+  readonly port: number;
+  readonly metricsUrl: string;
+}
+
+/** Spawn with `--config` holding `shutdownDelaySeconds`; resolves once /readyz answers 200. */
+async function startServe(shutdownDelaySeconds: number): Promise<Started> {
+  const config = join(configDir, `shutdown-delay-${shutdownDelaySeconds}.yaml`);
+  writeFileSync(config, `shutdownDelaySeconds: ${shutdownDelaySeconds}\n`);
+  const served = spawnServe(['--config', config]);
+  children.push(served);
+  const serving = await waitForLine(served, 'trustgate is serving');
+  const port = portOf(serving['webhook']);
+  for (let i = 0; i < 500; i++) {
+    const ready = await httpsGet(port, '/readyz').catch(() => undefined);
+    if (ready?.status === 200) return { served, port, metricsUrl: String(serving['metrics']) };
+    await sleep(20);
+  }
+  throw new Error(`/readyz never answered 200:\n${served.stdout()}${served.stderr()}`);
+}
+
+/** POST an AdmissionReview for an image no policy in policies/ matches (nothing leaves loopback). */
+function postUnmatchedReview(port: number, uid: string): Promise<Answer> {
+  const pod = workloadObject('pod');
+  (pod['spec'] as { containers: { image: string }[] }).containers[0]!.image =
+    'unmatched.invalid/team/web:1.0';
+  const body = reviewBody('pod', pod, { uid });
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/validate?timeout=10s',
+        rejectUnauthorized: false,
+        agent: false,
+        timeout: 5000,
+        headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('POST /validate timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const READINESS_OFF = /^shutting down: readiness off, serving for /;
+
 describe('trustgate serve as a child process (npm start)', () => {
   let s: Served | undefined;
   let port = 0;
   let metricsUrl = '';
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist', 'main.js')))
-      throw new Error('dist/ is missing: run `npm run build` first (bin/trustgate.js runs dist/)');
-    s = spawnServe();
-    const serving = await waitForLine(s, 'trustgate is serving');
-    port = portOf(serving['webhook']);
-    metricsUrl = String(serving['metrics']);
-    for (let i = 0; i < 500; i++) {
-      const ready = await httpsGet(port, '/readyz').catch(() => undefined);
-      if (ready?.status === 200) return;
-      await sleep(20);
-    }
-    throw new Error(`/readyz never answered 200:\n${s.stdout()}${s.stderr()}`);
-  });
-
-  afterAll(async () => {
-    // Whatever happened above, leave no child running (by PID, never by name).
-    if (s !== undefined && s.result === undefined) {
-      process.kill(s.pid, 'SIGKILL');
-      await s.closed;
-    }
+    // No shutdown delay: SIGTERM closes the listener at once (asserted below).
+    const started = await startServe(0);
+    s = started.served;
+    port = started.port;
+    metricsUrl = started.metricsUrl;
   });
 
   describe('when started with --dev-cert', () => {
@@ -183,7 +246,7 @@ describe('trustgate serve as a child process (npm start)', () => {
     });
   });
 
-  describe('when sent SIGTERM with a request in flight', () => {
+  describe('when sent SIGTERM with a request in flight and shutdownDelaySeconds: 0', () => {
     it('answers that request, refuses new connections, flushes stdout and exits 0', async () => {
       const served = s!;
       const metricsPort = portOf(metricsUrl);
@@ -230,6 +293,7 @@ describe('trustgate serve as a child process (npm start)', () => {
 
         process.kill(served.pid, 'SIGTERM');
         await waitForLine(served, 'shutting down: draining in-flight requests');
+        expect(served.lines().some((l) => READINESS_OFF.test(l.msg ?? ''))).toBe(false);
         // Draining: the listener is closed, the process waits for our request.
         expect(await tcpConnectError(port)).toBe('ECONNREFUSED');
         expect(served.result).toBeUndefined();
@@ -262,6 +326,80 @@ describe('trustgate serve as a child process (npm start)', () => {
       } finally {
         req.destroy();
       }
+    });
+  });
+});
+
+describe('trustgate serve shutdown delay (config shutdownDelaySeconds)', () => {
+  describe('when sent SIGTERM with a delay configured', () => {
+    it('reports not ready but keeps answering reviews, on new connections, until a second SIGTERM; then exits 0', async () => {
+      // 60 s (the maximum): the checks below never race the delay's end, and only the second
+      // SIGTERM cutting it short lets the test finish within Jest's 60 s timeout.
+      const { served, port } = await startServe(60);
+      process.kill(served.pid, 'SIGTERM');
+      const off = await waitForLine(served, READINESS_OFF);
+      expect(off.msg).toBe('shutting down: readiness off, serving for 60 s while endpoints update');
+
+      const ready = await httpsGet(port, '/readyz');
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.text)).toEqual({ status: 'not ready' });
+      expect(ready.headers['connection']).toBe('close');
+      const health = await httpsGet(port, '/healthz');
+      expect(health.status).toBe(200);
+
+      const uid = 'serve-process-during-delay';
+      const res = await postUnmatchedReview(port, uid);
+      expect(res.status).toBe(200);
+      expect(res.headers['connection']).toBe('close');
+      const review = JSON.parse(res.text) as {
+        response: { uid: string; allowed: boolean; status?: { message?: string } };
+      };
+      expect(review.response).toMatchObject({ uid, allowed: false });
+      expect(review.response.status?.message).toContain('NO_MATCHING_POLICY');
+      expect(await tcpConnectError(port)).toBeUndefined();
+      expect(served.result).toBeUndefined();
+      expect(served.lines().map((l) => l.msg)).not.toContain(
+        'shutting down: draining in-flight requests',
+      );
+
+      process.kill(served.pid, 'SIGTERM');
+      expect(await served.closed).toEqual({ code: 0, signal: null });
+      expect(served.stderr()).toBe('');
+      const msgs = served.lines().map((l) => l.msg);
+      const audit = served.lines().findIndex((l) => l['audit'] === true && l['uid'] === uid);
+      expect(msgs.indexOf(off.msg)).toBeLessThan(audit);
+      expect(audit).toBeLessThan(msgs.indexOf('shutting down: draining in-flight requests'));
+      expect(msgs.indexOf('stopped')).toBe(msgs.length - 1);
+      expect(await tcpConnectError(port)).toBe('ECONNREFUSED');
+    });
+  });
+
+  describe('when sent a single SIGTERM with a 1 s delay', () => {
+    it('ends the delay by itself, drains and exits 0 with the stopped line', async () => {
+      const { served } = await startServe(1);
+      process.kill(served.pid, 'SIGTERM');
+      expect(await served.closed).toEqual({ code: 0, signal: null });
+      expect(served.stderr()).toBe('');
+      const msgs = served.lines().map((l) => l.msg);
+      expect(msgs.slice(-3)).toEqual([
+        'shutting down: readiness off, serving for 1 s while endpoints update',
+        'shutting down: draining in-flight requests',
+        'stopped',
+      ]);
+    });
+  });
+
+  describe('when sent SIGINT (Ctrl-C) with a delay configured', () => {
+    it('skips the delay: closes the listener at once and exits 0', async () => {
+      // 60 s: had the delay run, the test would outlast Jest's 60 s timeout.
+      const { served, port } = await startServe(60);
+      process.kill(served.pid, 'SIGINT');
+      await waitForLine(served, 'shutting down: draining in-flight requests');
+      expect(await served.closed).toEqual({ code: 0, signal: null });
+      const msgs = served.lines().map((l) => l.msg);
+      expect(msgs.some((m) => READINESS_OFF.test(m ?? ''))).toBe(false);
+      expect(msgs.indexOf('stopped')).toBe(msgs.length - 1);
+      expect(await tcpConnectError(port)).toBe('ECONNREFUSED');
     });
   });
 });

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, type FieldError } from '../../core/errors.js';
-import { DEFAULT_CONFIG, parseConfig } from '../config.js';
+import { DEFAULT_CONFIG, MAX_SHUTDOWN_DELAY_SECONDS, parseConfig } from '../config.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -32,6 +32,10 @@ describe('parseConfig', () => {
       expect(DEFAULT_CONFIG.noMatchAction).toBe('deny');
       expect(DEFAULT_CONFIG.registry.verifyDigest).toBe(true);
     });
+
+    it('keeps serving 5 s after SIGTERM by default', () => {
+      expect(DEFAULT_CONFIG.shutdownDelayMs).toBe(5000);
+    });
   });
 
   describe('when every setting is given', () => {
@@ -41,6 +45,7 @@ describe('parseConfig', () => {
         noMatchAction: 'allow',
         timeoutSeconds: 7,
         timeoutMarginSeconds: 0.5,
+        shutdownDelaySeconds: 2.5,
         cache: { maxEntries: 5, maxTtlSeconds: 60, negativeTtlSeconds: 2, tagTtlSeconds: 0 },
         registry: {
           verifyDigest: false,
@@ -57,6 +62,7 @@ describe('parseConfig', () => {
         noMatchAction: 'allow',
         defaultTimeoutMs: 7000,
         timeoutMarginMs: 500,
+        shutdownDelayMs: 2500,
         cache: { maxEntries: 5, maxTtlMs: 60_000, negativeTtlMs: 2000, tagTtlMs: 0 },
         registry: {
           verifyDigest: false,
@@ -92,6 +98,7 @@ describe('parseConfig', () => {
 
     it('lists the known settings in the message', () => {
       expect(errorsOf({ cache: { ttl: 1 } })[0]!.message).toContain('maxTtlSeconds');
+      expect(errorsOf({ shutdownDelay: 5 })[0]!.message).toContain('shutdownDelaySeconds');
     });
   });
 
@@ -102,6 +109,9 @@ describe('parseConfig', () => {
       ['timeoutSeconds', { timeoutSeconds: '10' }],
       ['timeoutSeconds', { timeoutSeconds: 0 }],
       ['timeoutMarginSeconds', { timeoutMarginSeconds: -1 }],
+      ['shutdownDelaySeconds', { shutdownDelaySeconds: -1 }],
+      ['shutdownDelaySeconds', { shutdownDelaySeconds: '5s' }],
+      ['shutdownDelaySeconds', { shutdownDelaySeconds: Number.NaN }],
       ['cache', { cache: [] }],
       ['cache.maxEntries', { cache: { maxEntries: 0 } }],
       ['cache.maxEntries', { cache: { maxEntries: 1.5 } }],
@@ -123,6 +133,26 @@ describe('parseConfig', () => {
       ['namespace', { namespace: '' }],
     ])('reports %s', (path, doc) => {
       expect(pathsOf(doc)).toEqual([path]);
+    });
+
+    it('accepts a shutdown delay of 0 (close at once) and of exactly the maximum', () => {
+      expect(parseConfig({ shutdownDelaySeconds: 0 }).shutdownDelayMs).toBe(0);
+      expect(
+        parseConfig({ shutdownDelaySeconds: MAX_SHUTDOWN_DELAY_SECONDS }).shutdownDelayMs,
+      ).toBe(MAX_SHUTDOWN_DELAY_SECONDS * 1000);
+    });
+
+    it('rejects a shutdown delay above the maximum, naming the bound', () => {
+      expect(errorsOf({ shutdownDelaySeconds: MAX_SHUTDOWN_DELAY_SECONDS + 1 })).toEqual([
+        {
+          path: 'shutdownDelaySeconds',
+          message: expect.stringMatching(
+            new RegExp(
+              `^must be at most ${MAX_SHUTDOWN_DELAY_SECONDS} seconds \\(.*grace period\\), got ${MAX_SHUTDOWN_DELAY_SECONDS + 1}$`,
+            ),
+          ),
+        },
+      ]);
     });
 
     it('reports every problem at once, each with the file', () => {

@@ -149,28 +149,23 @@ export interface OutcomeKeyParts {
 }
 
 /**
- * The outcome cache key (built on every look-up: plain concatenation, no hashing). The policy id
- * comes first and contains no NUL (`Kind/[namespace/]name`, DNS-1123 names), so whatever the
- * other parts hold, a key belongs to exactly one policy and {@link isOutcomeKeyOf} is a prefix
- * test. The generation and the material hash make an edited policy or rotated trust material a
- * different key even before the old entries are dropped.
+ * The outcome cache key (built on every look-up, no hashing). The policy id comes first and
+ * contains no NUL (`Kind/[namespace/]name`, DNS-1123 names), so whatever the other parts hold, a
+ * key belongs to exactly one policy and {@link isOutcomeKeyOf} is a prefix test. The generation
+ * and the material hash make an edited policy or rotated trust material a different key even
+ * before the old entries are dropped. `join`, not `+`: `+` builds a rope of cons strings that a
+ * stored key keeps beside its flattened copy (10,000 cached verdicts: +25.8 MB RSS, not +18.2).
  */
 export function outcomeKey(p: OutcomeKeyParts): string {
-  return (
-    p.policy.id +
-    SEP +
-    p.policy.generation +
-    SEP +
-    p.source.kind +
-    SEP +
-    p.source.name +
-    SEP +
-    p.source.materialHash +
-    SEP +
-    p.reference +
-    SEP +
-    (p.at?.toISOString() ?? '')
-  );
+  return [
+    p.policy.id,
+    p.policy.generation,
+    p.source.kind,
+    p.source.name,
+    p.source.materialHash,
+    p.reference,
+    p.at?.toISOString() ?? '',
+  ].join(SEP);
 }
 
 /** Whether `key` (an {@link outcomeKey}) is an outcome of policy `policyId`. */

@@ -93,13 +93,19 @@ describe('forgetChangedPolicies (serve: PolicyStore → verifier caches)', () =>
   const both = { outcome: true, verdict: true };
   const none = { outcome: false, verdict: false };
 
-  it("drops a replaced policy's outcomes and memoised verdicts and keeps the other policy's", () => {
+  /** Policies `web` and `web-b` wired as serve wires them, each with a cached outcome and verdict. */
+  function twoPolicies() {
     const web = policy('web');
     const webB = policy('web-b');
     const { store, bundle: b } = serveWiring([web, webB]);
-    forgetChangedPolicies(store, b);
+    const unsubscribe = forgetChangedPolicies(store, b);
     const a = cacheUnder(b, web, store.current());
     const other = cacheUnder(b, webB, store.current());
+    return { web, webB, store, a, other, unsubscribe };
+  }
+
+  it("drops a replaced policy's outcomes and memoised verdicts and keeps the other policy's", () => {
+    const { web, store, a, other } = twoPolicies();
 
     store.upsert(web.id, policy('web', { mode: 'warn' }));
     expect(a.cached()).toEqual(none);
@@ -107,12 +113,7 @@ describe('forgetChangedPolicies (serve: PolicyStore → verifier caches)', () =>
   });
 
   it('drops the entries of a policy that left the set (deleted or invalid)', () => {
-    const web = policy('web');
-    const webB = policy('web-b');
-    const { store, bundle: b } = serveWiring([web, webB]);
-    forgetChangedPolicies(store, b);
-    const a = cacheUnder(b, web, store.current());
-    const other = cacheUnder(b, webB, store.current());
+    const { web, webB, store, a, other } = twoPolicies();
 
     store.markInvalid(webB.id, 'key material missing');
     expect(other.cached()).toEqual(none);
@@ -122,10 +123,8 @@ describe('forgetChangedPolicies (serve: PolicyStore → verifier caches)', () =>
   });
 
   it('stops once unsubscribed', () => {
-    const web = policy('web');
-    const { store, bundle: b } = serveWiring([web]);
-    const a = cacheUnder(b, web, store.current());
-    forgetChangedPolicies(store, b)();
+    const { web, store, a, unsubscribe } = twoPolicies();
+    unsubscribe();
     store.remove(web.id);
     expect(a.cached()).toEqual(both);
   });

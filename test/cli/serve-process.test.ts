@@ -208,6 +208,15 @@ function postUnmatchedReview(port: number, uid: string): Promise<Answer> {
 
 const READINESS_OFF = /^shutting down: readiness off, serving for /;
 
+/** The answer to {@link postUnmatchedReview}: a well-formed denial of `uid` by NO_MATCHING_POLICY. */
+function expectUnmatchedDenial(text: string, uid: string): void {
+  const review = JSON.parse(text) as {
+    response: { uid: string; allowed: boolean; status?: { message?: string } };
+  };
+  expect(review.response).toMatchObject({ uid, allowed: false });
+  expect(review.response.status?.message).toContain('NO_MATCHING_POLICY');
+}
+
 describe('trustgate serve as a child process (npm start)', () => {
   let s: Served | undefined;
   let port = 0;
@@ -302,11 +311,7 @@ describe('trustgate serve as a child process (npm start)', () => {
         const res = await answered;
         expect(res.status).toBe(200);
         expect(res.headers['connection']).toBe('close');
-        const review = JSON.parse(res.text) as {
-          response: { uid: string; allowed: boolean; status?: { message?: string } };
-        };
-        expect(review.response).toMatchObject({ uid, allowed: false });
-        expect(review.response.status?.message).toContain('NO_MATCHING_POLICY');
+        expectUnmatchedDenial(res.text, uid);
 
         expect(await served.closed).toEqual({ code: 0, signal: null });
         expect(served.stderr()).toBe('');
@@ -351,11 +356,7 @@ describe('trustgate serve shutdown delay (config shutdownDelaySeconds)', () => {
       const res = await postUnmatchedReview(port, uid);
       expect(res.status).toBe(200);
       expect(res.headers['connection']).toBe('close');
-      const review = JSON.parse(res.text) as {
-        response: { uid: string; allowed: boolean; status?: { message?: string } };
-      };
-      expect(review.response).toMatchObject({ uid, allowed: false });
-      expect(review.response.status?.message).toContain('NO_MATCHING_POLICY');
+      expectUnmatchedDenial(res.text, uid);
       expect(await tcpConnectError(port)).toBeUndefined();
       expect(served.result).toBeUndefined();
       expect(served.lines().map((l) => l.msg)).not.toContain(

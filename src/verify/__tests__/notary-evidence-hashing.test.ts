@@ -1,24 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // How often a cold load hashes the roles it fetched ahead, counted through node:crypto: once to
 // match them against their parent's hash, and not again when TrustedSet checks that meta.
-import { describe, expect, it, jest } from '@jest/globals';
-import type * as Crypto from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import { countHashUpdates } from '../../__fixtures__/hash-counter.js';
 
-const actual = await import('node:crypto');
 /** Every hash update: its algorithm and the exact object hashed. */
-const updates: { alg: string; data: unknown }[] = [];
-jest.unstable_mockModule('node:crypto', () => ({
-  ...actual,
-  createHash: (alg: string, opts?: Crypto.HashOptions): Crypto.Hash => {
-    const hash = actual.createHash(alg, opts);
-    const update = hash.update.bind(hash) as (data: unknown) => Crypto.Hash;
-    hash.update = (data: unknown) => {
-      updates.push({ alg, data });
-      return update(data);
-    };
-    return hash;
-  },
-}));
+const updates = await countHashUpdates();
 
 // Imported after the mock, so that the orchestrator and TrustedSet hash through it.
 const { NotaryEvidence } = await import('../notary-evidence.js');

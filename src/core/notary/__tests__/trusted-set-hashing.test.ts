@@ -1,24 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // How often TrustedSet hashes served bytes, counted through node:crypto: a role the orchestrator
 // already hashed (sha256OfServed) is not hashed with sha256 again, and nothing else is spared.
-import { describe, expect, it, jest } from '@jest/globals';
-import type * as Crypto from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import { countHashUpdates } from '../../../__fixtures__/hash-counter.js';
 
-const actual = await import('node:crypto');
 /** Every hash update: its algorithm and the exact object hashed. */
-const updates: { alg: string; data: unknown }[] = [];
-jest.unstable_mockModule('node:crypto', () => ({
-  ...actual,
-  createHash: (alg: string, opts?: Crypto.HashOptions): Crypto.Hash => {
-    const hash = actual.createHash(alg, opts);
-    const update = hash.update.bind(hash) as (data: unknown) => Crypto.Hash;
-    hash.update = (data: unknown) => {
-      updates.push({ alg, data });
-      return update(data);
-    };
-    return hash;
-  },
-}));
+const updates = await countHashUpdates();
 
 // Imported after the mock, so that trusted-set.ts (and the fixtures) hash through it.
 const { VerificationError } = await import('../../errors.js');

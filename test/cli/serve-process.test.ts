@@ -176,12 +176,20 @@ async function startServe(shutdownDelaySeconds: number): Promise<Started> {
   throw new Error(`/readyz never answered 200:\n${served.stdout()}${served.stderr()}`);
 }
 
-/** POST an AdmissionReview for an image no policy in policies/ matches (nothing leaves loopback). */
-function postUnmatchedReview(port: number, uid: string): Promise<Answer> {
+/**
+ * An AdmissionReview for an image no policy in policies/ matches: the answer (a NO_MATCHING_POLICY
+ * denial) needs no registry or notary server, so nothing leaves loopback.
+ */
+function unmatchedReview(uid: string): Buffer {
   const pod = workloadObject('pod');
   (pod['spec'] as { containers: { image: string }[] }).containers[0]!.image =
     'unmatched.invalid/team/web:1.0';
-  const body = reviewBody('pod', pod, { uid });
+  return reviewBody('pod', pod, { uid });
+}
+
+/** POST {@link unmatchedReview}. */
+function postUnmatchedReview(port: number, uid: string): Promise<Answer> {
+  const body = unmatchedReview(uid);
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -259,13 +267,8 @@ describe('trustgate serve as a child process (npm start)', () => {
     it('answers that request, refuses new connections, flushes stdout and exits 0', async () => {
       const served = s!;
       const metricsPort = portOf(metricsUrl);
-      // An image no policy in policies/ matches: the answer (a NO_MATCHING_POLICY denial) needs
-      // no registry or notary server, so nothing leaves loopback.
-      const pod = workloadObject('pod');
-      (pod['spec'] as { containers: { image: string }[] }).containers[0]!.image =
-        'unmatched.invalid/team/web:1.0';
       const uid = 'serve-process-inflight';
-      const body = reviewBody('pod', pod, { uid });
+      const body = unmatchedReview(uid);
 
       // Expect: 100-continue makes the server confirm it is handling the request (Node answers
       // 100 Continue right before it emits 'request'); the body then waits for us.

@@ -187,27 +187,36 @@ function unmatchedReview(uid: string): Buffer {
   return reviewBody('pod', pod, { uid });
 }
 
+/** Options of a `POST /validate` of `body` on a fresh connection (the dev certificate is self-signed). */
+function validateRequest(
+  port: number,
+  body: Buffer,
+  headers: Readonly<Record<string, string>> = {},
+): https.RequestOptions {
+  return {
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/validate?timeout=10s',
+    rejectUnauthorized: false,
+    agent: false,
+    headers: {
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      ...headers,
+    },
+  };
+}
+
 /** POST {@link unmatchedReview}. */
 function postUnmatchedReview(port: number, uid: string): Promise<Answer> {
   const body = unmatchedReview(uid);
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/validate?timeout=10s',
-        rejectUnauthorized: false,
-        agent: false,
-        timeout: 5000,
-        headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      },
-    );
+    const req = https.request({ ...validateRequest(port, body), timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
     req.on('timeout', () => req.destroy(new Error('POST /validate timed out')));
     req.on('error', reject);
     req.end(body);
@@ -272,19 +281,7 @@ describe('trustgate serve as a child process (npm start)', () => {
 
       // Expect: 100-continue makes the server confirm it is handling the request (Node answers
       // 100 Continue right before it emits 'request'); the body then waits for us.
-      const req = https.request({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/validate?timeout=10s',
-        rejectUnauthorized: false,
-        agent: false,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(body.length),
-          expect: '100-continue',
-        },
-      });
+      const req = https.request(validateRequest(port, body, { expect: '100-continue' }));
       try {
         const continued = new Promise<void>((resolve) => req.once('continue', resolve));
         const answered = new Promise<Answer>((resolve, reject) => {

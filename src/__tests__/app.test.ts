@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The composition `trustgate serve` uses: a PolicyStore change reaches the verifier's caches
-// (forgetChangedPolicies over buildVerifier's bundle), dropping exactly the changed policy's entries.
+// (forgetChangedPolicies over buildVerifier's bundle): exactly the changed policy's outcomes go, and
+// so does every memoised verdict, since each was built under the policy set that just changed.
 
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { buildVerifier, forgetChangedPolicies, type VerifierBundle } from '../app.js';
@@ -14,7 +15,7 @@ import { outcomeKey, type MemoisedVerdict } from '../verify/image-verifier.js';
 
 const NOW = new Date('2026-12-02T00:00:00Z');
 const MINUTE = 60_000;
-const IMAGE = 'registry.example.com/team/web:v1';
+const NAMESPACE = 'shop';
 const DIGEST = `sha256:${'1'.repeat(64)}`;
 
 function policy(name: string, spec: Partial<TrustPolicySpec> = {}): CompiledPolicy {
@@ -53,8 +54,12 @@ function serveWiring(policies: readonly CompiledPolicy[]): {
   return { store, bundle };
 }
 
-/** Cache an outcome and a memoised verdict of IMAGE under `p`, as a verification would. */
+/**
+ * Cache an outcome and a memoised verdict of an image only `p` applies to, as a verification in
+ * NAMESPACE would (the memo key is the image and the namespace, as DefaultImageVerifier keys it).
+ */
 function cacheUnder(b: VerifierBundle, p: CompiledPolicy, snapshot: readonly CompiledPolicy[]) {
+  const IMAGE = `registry.example.com/team/${p.id.split('/').pop()!}:v1`;
   const source = p.sources[0]!;
   const outcome: SourceOutcome = {
     ok: true,
@@ -65,7 +70,7 @@ function cacheUnder(b: VerifierBundle, p: CompiledPolicy, snapshot: readonly Com
   };
   const key = outcomeKey({ policy: p, source, reference: IMAGE, at: undefined });
   b.outcomeCache.set(key, outcome, 5 * MINUTE);
-  const memoKey = `${IMAGE}\u0000${p.id}`;
+  const memoKey = `${IMAGE}\u0000${NAMESPACE}`;
   const memoised: MemoisedVerdict = {
     verdict: {
       image: IMAGE,
@@ -92,6 +97,8 @@ function cacheUnder(b: VerifierBundle, p: CompiledPolicy, snapshot: readonly Com
 describe('forgetChangedPolicies (serve: PolicyStore → verifier caches)', () => {
   const both = { outcome: true, verdict: true };
   const none = { outcome: false, verdict: false };
+  /** The outcome stays; the memoised verdict, built under the old policy set, goes. */
+  const outcomeOnly = { outcome: true, verdict: false };
 
   /** Policies `web` and `web-b` wired as serve wires them, each with a cached outcome and verdict. */
   function twoPolicies() {
@@ -104,12 +111,13 @@ describe('forgetChangedPolicies (serve: PolicyStore → verifier caches)', () =>
     return { web, webB, store, a, other, unsubscribe };
   }
 
-  it("drops a replaced policy's outcomes and memoised verdicts and keeps the other policy's", () => {
+  it("drops a replaced policy's outcomes and every stale memoised verdict, and keeps the other policy's outcomes", () => {
     const { web, store, a, other } = twoPolicies();
+    expect(a.cached()).toEqual(both);
 
     store.upsert(web.id, policy('web', { mode: 'warn' }));
     expect(a.cached()).toEqual(none);
-    expect(other.cached()).toEqual(both);
+    expect(other.cached()).toEqual(outcomeOnly);
   });
 
   it('drops the entries of a policy that left the set (deleted or invalid)', () => {
@@ -117,7 +125,7 @@ describe('forgetChangedPolicies (serve: PolicyStore → verifier caches)', () =>
 
     store.markInvalid(webB.id, 'key material missing');
     expect(other.cached()).toEqual(none);
-    expect(a.cached()).toEqual(both);
+    expect(a.cached()).toEqual(outcomeOnly);
     store.remove(web.id);
     expect(a.cached()).toEqual(none);
   });

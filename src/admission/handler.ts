@@ -367,6 +367,7 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
     budgetMs: number,
   ): Promise<CredentialProvider | undefined> {
     if (deps.credentialsFor === undefined) return undefined;
+    const shareMs = budgetMs * CREDENTIALS_BUDGET_SHARE;
     try {
       const found = await raceTimeout(
         deps.credentialsFor({
@@ -375,12 +376,12 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
           pullSecretNames: workload.pullSecretNames,
           deadline,
         }),
-        budgetMs * CREDENTIALS_BUDGET_SHARE,
+        shareMs,
       );
       if (found !== TIMED_OUT) return found;
       logger.warn('registry credentials lookup is too slow, continuing anonymously', {
         uid: req.uid,
-        waitedMs: Math.round(budgetMs * CREDENTIALS_BUDGET_SHARE),
+        waitedMs: Math.round(shareMs),
       });
     } catch (err) {
       // Public images still verify without credentials; private ones end up inconclusive.

@@ -76,7 +76,8 @@ function toMembers(tree: ReadTree): Record<string, Projection> {
   const members: Record<string, Projection> = { ...tree.read };
   for (const [name, sub] of tree.below) {
     // A path through a member that is also read whole would need both: not a shape we have.
-    if (name in members) throw new Error(`pod spec path segment ${name} is also a read member`);
+    if (Object.hasOwn(members, name))
+      throw new Error(`pod spec path segment ${name} is also a read member`);
     members[name] = fields(toMembers(sub));
   }
   return members;

@@ -36,7 +36,17 @@ async function readInput(file: string, io: Io): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** `trustgate review`: exit 0 allowed, 1 denied, 2 usage, 3 denied only because a source was unreachable. */
+/**
+ * The exit code of a denied review: by the verdicts (definite denial 1, inconclusive only 3), by
+ * the handler's deadline backstop (a verification still running: 3), or by the handler otherwise
+ * (internal error, too many images: 1).
+ */
+function deniedExit(verdicts: readonly ImageVerdict[], verificationUnfinished: boolean): number {
+  if (verdicts.some((v) => !v.allowed)) return exitCodeFor(verdicts);
+  return verificationUnfinished ? EXIT.inconclusive : EXIT.denied;
+}
+
+/** `trustgate review`: exit 0 allowed, 1 denied, 2 usage, 3 inconclusive (a source unreachable or too slow). */
 export async function runReview(argv: readonly string[], io: Io): Promise<number> {
   const args = parseArgs(argv, {
     policy: { value: true },
@@ -62,11 +72,15 @@ export async function runReview(argv: readonly string[], io: Io): Promise<number
     registry,
   });
   // `--at` evaluates as of that instant: pass it through every verification of this review. The
-  // verdicts are kept for the exit code: a denial that is only inconclusive exits 3 (SPEC §5).
+  // verdicts are kept for the exit code: a denial that is only inconclusive exits 3 (SPEC §5), and
+  // so does the handler's own TIMEOUT, when a verification never finished.
   const verdicts: ImageVerdict[] = [];
+  let unfinished = 0;
   const verifier: ImageVerifier = {
     verifyImages: async (images, ctx) => {
+      unfinished++;
       const out = await bundle.verifier.verifyImages(images, { ...ctx, ...(at ? { at } : {}) });
+      unfinished--;
       verdicts.push(...out);
       return out;
     },
@@ -88,10 +102,7 @@ export async function runReview(argv: readonly string[], io: Io): Promise<number
     io.stdout.write(`${reply.body}\n`);
     if (reply.status !== 200) return EXIT.usage;
     const parsed = JSON.parse(reply.body) as { response?: { allowed?: boolean } };
-    if (parsed.response?.allowed === true) return EXIT.ok;
-    // Denied by the verdicts (definite denial 1, inconclusive only 3), or by the handler itself
-    // (a deadline or an internal error, with no verdict to go by): 1.
-    return verdicts.some((v) => !v.allowed) ? exitCodeFor(verdicts) : EXIT.denied;
+    return parsed.response?.allowed === true ? EXIT.ok : deniedExit(verdicts, unfinished > 0);
   } finally {
     await bundle.close();
   }

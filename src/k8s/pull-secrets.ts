@@ -33,7 +33,20 @@ export interface PullSecretResolverOptions {
   readonly maxConfigBytes?: number;
   /** Told the duration of every Kubernetes API read (not cache hits), e.g. for a latency metric. */
   readonly onApiRead?: (seconds: number) => void;
+  /**
+   * A Kubernetes API read not answered within this long fails (warned, not cached; the next
+   * admission reads again). Default {@link DEFAULT_READ_TIMEOUT_MS}.
+   */
+  readonly readTimeoutMs?: number;
 }
+
+/**
+ * Default `readTimeoutMs`. The admission handler gives the whole credentials lookup half its budget:
+ * with the default 10 s webhook timeout and 1 s margin that is 4.5 s, spent on two reads in series
+ * (the ServiceAccount, then its secrets in parallel). 2 s each keeps both inside that share, while a
+ * healthy apiserver answers a single GET in milliseconds — so 2 s only cuts off a hung one.
+ */
+export const DEFAULT_READ_TIMEOUT_MS = 2_000;
 
 const DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
 const DOCKER_CFG = 'kubernetes.io/dockercfg';
@@ -53,6 +66,7 @@ export function createPullSecretResolver(opts: PullSecretResolverOptions): PullS
   const logger = opts.logger ?? silentLogger;
   const maxEntries = opts.maxCacheEntries ?? 1000;
   const maxBytes = opts.maxConfigBytes ?? 512 * 1024;
+  const readTimeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   const cache = new Map<string, CacheEntry<unknown>>();
 
   // Single-flight + TTL: concurrent admissions of one Deployment's Pods read each secret once.
@@ -75,28 +89,46 @@ export function createPullSecretResolver(opts: PullSecretResolverOptions): PullS
     return value;
   }
 
-  async function orNullOn404<T>(p: Promise<T>): Promise<T | null> {
+  /**
+   * One API read, bounded by `readTimeoutMs`: a hung apiserver must not keep a single-flight cache
+   * entry pending with every admission in the namespace waiting on it. On timeout the read rejects
+   * (so `cached` drops it and the next admission reads again); the abandoned HTTP request is left to
+   * the socket. No abort signal is passed: client-node 1.4 uses per-call options *instead of* its
+   * configuration (server, auth), so a signal would mean rebuilding both. 404 → null.
+   */
+  async function apiRead<T>(read: () => Promise<T>): Promise<T | null> {
     const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Kubernetes API read timed out after ${readTimeoutMs} ms`)),
+        readTimeoutMs,
+      );
+      timer.unref();
+    });
     try {
-      return await p;
+      return await Promise.race([read(), timedOut]);
     } catch (err) {
       if (statusCodeOf(err) === 404) return null;
       throw err;
     } finally {
+      clearTimeout(timer);
       opts.onApiRead?.((performance.now() - started) / 1000);
     }
   }
 
   function serviceAccountSecrets(namespace: string, name: string): Promise<string[]> {
     return cached(`sa/${namespace}/${name}`, async () => {
-      const sa = await orNullOn404(opts.coreApi.readNamespacedServiceAccount({ namespace, name }));
+      const sa = await apiRead(() =>
+        opts.coreApi.readNamespacedServiceAccount({ namespace, name }),
+      );
       return (sa?.imagePullSecrets ?? []).map((r) => r.name ?? '').filter((n) => n !== '');
     });
   }
 
   function dockerConfig(namespace: string, name: string): Promise<string | null> {
     return cached(`secret/${namespace}/${name}`, async () => {
-      const secret = await orNullOn404(opts.coreApi.readNamespacedSecret({ namespace, name }));
+      const secret = await apiRead(() => opts.coreApi.readNamespacedSecret({ namespace, name }));
       if (secret === null) return null;
       return toDockerConfigJson(secret, maxBytes, (reason) =>
         logger.warn('pull secret ignored', { namespace, secret: name, reason }),

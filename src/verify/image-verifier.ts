@@ -293,12 +293,16 @@ export class DefaultImageVerifier implements ImageVerifier {
 
   /**
    * Forget what is cached on behalf of policy `id` (it changed or left the set): its source
-   * outcomes and the memoised verdicts it applied to. Other policies' entries stay, so their
-   * next verdicts are rebuilt from the outcome cache without upstream calls.
+   * outcomes, the memoised verdicts it applied to, and every memoised verdict built under an
+   * older policy set (a memo hit requires the current set, so those can never be used again).
+   * Other policies' outcomes stay: their next verdicts are rebuilt without upstream calls.
    * @returns how many outcome entries were dropped
    */
   forgetPolicy(id: string): number {
-    this.opts.verdictMemo?.deleteWhere((_key, memoised) => memoised.verdict.policies.includes(id));
+    const current = this.opts.policies.current();
+    this.opts.verdictMemo?.deleteWhere(
+      (_key, memoised) => memoised.policies !== current || memoised.verdict.policies.includes(id),
+    );
     return this.opts.outcomeCache.deleteWhere((key) => isOutcomeKeyOf(key, id));
   }
 

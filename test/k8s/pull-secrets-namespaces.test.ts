@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { ConfigError } from '../../src/core/errors.js';
 import {
   createKubeClients,
@@ -197,6 +198,92 @@ describe('createPullSecretResolver', () => {
       expect(logged[0]).toContain('pod-pull');
       expect(logged[0]).toContain('HTTP 403');
       expect(logged.join()).not.toMatch(/password|c2Vj/);
+    });
+  });
+
+  describe('when the API server does not answer a read', () => {
+    /**
+     * The fake apiserver's core client, except that reads of `hung` ("sa/<name>" or
+     * "secret/<name>") never answer. Records every read.
+     */
+    function hangingCore(hung: string) {
+      const real = core();
+      const reads: string[] = [];
+      const read = <T>(key: string, go: () => Promise<T>): Promise<T> => {
+        reads.push(key);
+        return key === hung ? new Promise<T>(() => {}) : go();
+      };
+      const api = {
+        readNamespacedServiceAccount: (p: { namespace: string; name: string }) =>
+          read(`sa/${p.name}`, () => real.readNamespacedServiceAccount(p)),
+        readNamespacedSecret: (p: { namespace: string; name: string }) =>
+          read(`secret/${p.name}`, () => real.readNamespacedSecret(p)),
+      } as unknown as CoreV1Api;
+      return { api, reads };
+    }
+
+    function recordingLogger() {
+      const logged: string[] = [];
+      const logger: K8sLogger = {
+        info: () => {},
+        warn: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`),
+        error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`),
+      };
+      return { logged, logger };
+    }
+
+    const req = { namespace: 'app', serviceAccountName: 'builder', imagePullSecrets: ['pod-pull'] };
+
+    it('gives up on a secret after readTimeoutMs, warns, and reads it again next time', async () => {
+      const { api, reads } = hangingCore('secret/pod-pull');
+      const { logged, logger } = recordingLogger();
+      const durations: number[] = [];
+      const resolve = createPullSecretResolver({
+        coreApi: api,
+        cacheTtlMs: 30_000,
+        clock: clockAt('2026-12-02T10:00:00Z'),
+        logger,
+        readTimeoutMs: 50,
+        onApiRead: (s) => durations.push(s),
+      });
+
+      const first = await resolve(req);
+      expect(first.map((c) => JSON.parse(c))).toEqual([{ auths: SA_AUTHS }]);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toContain('cannot read pull secret');
+      expect(logged[0]).toContain('pod-pull');
+      expect(logged[0]).toContain('timed out');
+      expect([...reads].sort()).toEqual(['sa/builder', 'secret/pod-pull', 'secret/sa-pull']);
+      expect(durations).toHaveLength(3);
+
+      // Within the TTL: the hung read was not cached and is tried again; the answered ones are.
+      const second = await resolve(req);
+      expect(second.map((c) => JSON.parse(c))).toEqual([{ auths: SA_AUTHS }]);
+      expect(reads.filter((r) => r === 'secret/pod-pull')).toHaveLength(2);
+      expect(reads).toHaveLength(4);
+      expect(durations).toHaveLength(4);
+      expect(logged).toHaveLength(2);
+    });
+
+    it('gives up on the ServiceAccount after readTimeoutMs and reads it again next time', async () => {
+      const { api, reads } = hangingCore('sa/builder');
+      const { logged, logger } = recordingLogger();
+      const resolve = createPullSecretResolver({
+        coreApi: api,
+        cacheTtlMs: 30_000,
+        clock: clockAt('2026-12-02T10:00:00Z'),
+        logger,
+        readTimeoutMs: 50,
+      });
+
+      expect(await resolve(req)).toEqual([POD_CONFIG]);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toContain('cannot read service account');
+      expect(logged[0]).toContain('timed out');
+
+      expect(await resolve(req)).toEqual([POD_CONFIG]);
+      expect(reads.filter((r) => r === 'sa/builder')).toHaveLength(2);
+      expect(reads.filter((r) => r === 'secret/pod-pull')).toHaveLength(1);
     });
   });
 

@@ -182,51 +182,77 @@ type StopCause = 'SIGTERM' | 'SIGINT' | 'aborted' | 'timeout';
 /** Where SIGTERM/SIGINT arrive: `process`, or an EventEmitter in tests. */
 export type SignalSource = Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 
+/** SIGTERM, SIGINT and an AbortSignal's abort, heard through one set of listeners. */
+export interface StopSignals {
+  /**
+   * The next stop not yet taken (one that came while nobody waited is kept for the next call), or
+   * 'timeout' after `timeoutMs`.
+   */
+  next(timeoutMs?: number): Promise<StopCause>;
+  /** Remove the listeners: from then on a SIGTERM or SIGINT gets Node's default (the process ends). */
+  dispose(): void;
+}
+
 /**
- * Resolves on the first SIGTERM, SIGINT or abort of `signal` (or after `timeoutMs`), then removes
- * its listeners: a later signal gets Node's default handling again (the process ends).
+ * Listen to SIGTERM/SIGINT on `signals` and to `abort` until dispose(). One set of listeners for a
+ * whole shutdown: with none, Node's default handling of a signal ends the process at once, with no
+ * drain and no final flush.
  */
-function nextStop(
-  signals: SignalSource,
-  signal: AbortSignal | undefined,
-  timeoutMs?: number,
-): Promise<StopCause> {
-  return new Promise((resolve) => {
-    const onTerm = (): void => finish('SIGTERM');
-    const onInt = (): void => finish('SIGINT');
-    const onAbort = (): void => finish('aborted');
-    const timer =
-      timeoutMs === undefined ? undefined : setTimeout(() => finish('timeout'), timeoutMs);
-    function finish(cause: StopCause): void {
+export function stopSignals(signals: SignalSource, abort?: AbortSignal): StopSignals {
+  const kept: StopCause[] = [];
+  const waiters: ((cause: StopCause) => void)[] = [];
+  const deliver = (cause: StopCause): void => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(cause);
+    else kept.push(cause);
+  };
+  const onTerm = (): void => deliver('SIGTERM');
+  const onInt = (): void => deliver('SIGINT');
+  const onAbort = (): void => deliver('aborted');
+  signals.on('SIGTERM', onTerm);
+  signals.on('SIGINT', onInt);
+  if (abort?.aborted) kept.push('aborted');
+  else abort?.addEventListener('abort', onAbort, { once: true });
+  return {
+    next(timeoutMs) {
+      const cause = kept.shift();
+      if (cause !== undefined) return Promise.resolve(cause);
+      return new Promise((resolve) => {
+        const waiter = (c: StopCause): void => {
+          clearTimeout(timer);
+          resolve(c);
+        };
+        const timer =
+          timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                waiters.splice(waiters.indexOf(waiter), 1);
+                resolve('timeout');
+              }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+    dispose() {
       signals.off('SIGTERM', onTerm);
       signals.off('SIGINT', onInt);
-      signal?.removeEventListener('abort', onAbort);
-      clearTimeout(timer);
-      resolve(cause);
-    }
-    signals.on('SIGTERM', onTerm);
-    signals.on('SIGINT', onInt);
-    if (signal?.aborted) finish('aborted');
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
+      abort?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /**
  * Serve until told to stop. SIGTERM (Kubernetes) first keeps serving for `delayMs` with readiness
  * off, so calls the apiserver still routes here until the endpoints update are answered, not
- * refused (a second SIGTERM, a SIGINT or `signal` ends that early). SIGINT (a terminal's Ctrl-C)
- * and `signal` skip the delay. The caller then stops accepting and drains.
+ * refused (a second SIGTERM, a SIGINT or an abort ends that early). SIGINT (a terminal's Ctrl-C)
+ * and an abort skip the delay. The caller then stops accepting and drains.
  */
 export async function untilShutdown(opts: {
   readonly server: Pick<AdmissionServer, 'beginDrain'>;
   readonly delayMs: number;
   readonly logger: Logger;
-  readonly signal?: AbortSignal | undefined;
-  /** Default `process`. */
-  readonly signals?: SignalSource;
+  readonly stops: StopSignals;
 }): Promise<void> {
-  const signals = opts.signals ?? process;
-  const cause = await nextStop(signals, opts.signal);
+  const cause = await opts.stops.next();
   if (cause !== 'SIGTERM' || opts.delayMs <= 0) return;
   opts.server.beginDrain();
   const seconds = opts.delayMs / 1000;
@@ -234,13 +260,45 @@ export async function untilShutdown(opts: {
     `shutting down: readiness off, serving for ${seconds} s while endpoints update`,
     { delaySeconds: seconds },
   );
-  await nextStop(signals, opts.signal, opts.delayMs);
+  await opts.stops.next(opts.delayMs);
+}
+
+/**
+ * {@link untilShutdown}, then stop accepting and wait for in-flight requests (`server.close()`).
+ * A SIGTERM, SIGINT or abort during that wait cuts the remaining connections, so the caller's
+ * cleanup and final flush still run before the kubelet (or an impatient user) kills the process.
+ */
+export async function shutdown(opts: {
+  readonly server: Pick<AdmissionServer, 'beginDrain' | 'close'> & {
+    readonly server: Pick<AdmissionServer['server'], 'closeAllConnections'>;
+  };
+  readonly delayMs: number;
+  readonly logger: Logger;
+  readonly stops: StopSignals;
+  /** Runs once the delay is over, right before the listener closes. */
+  readonly beforeClose?: () => void;
+}): Promise<void> {
+  await untilShutdown(opts);
+  opts.logger.info('shutting down: draining in-flight requests', {});
+  opts.beforeClose?.();
+  let drained = false;
+  const closing = opts.server.close().finally(() => {
+    drained = true;
+  });
+  void opts.stops.next().then((cause) => {
+    if (drained) return;
+    opts.logger.warn(`${cause} while draining: closing the remaining connections`, { cause });
+    opts.server.server.closeAllConnections();
+  });
+  await closing;
 }
 
 export async function runServe(
   argv: readonly string[],
   io: Io,
   signal?: AbortSignal,
+  /** Where SIGTERM/SIGINT arrive; default `process`. */
+  signals: SignalSource = process,
 ): Promise<number> {
   const args = parseArgs(argv, {
     config: { value: true },
@@ -319,24 +377,34 @@ export async function runServe(
   });
   const stopWatching = tls.watch?.((pair) => server.setCertificate(pair));
   const metricsServer = createMetricsServer({ metrics, logger });
-  const addr = await server.listen(port, host);
-  const maddr = await metricsServer.listen(metricsPort, host);
-  logger.info('trustgate is serving', {
-    webhook: `https://${addr.address}:${addr.port}`,
-    metrics: `http://${maddr.address}:${maddr.port}/metrics`,
-    policies: runtime.store.current().length,
-    mode: policyDir !== undefined ? 'files' : 'cluster',
-  });
+  // From before serving until the final flush: SIGTERM/SIGINT always have a listener here.
+  const stops = stopSignals(signals, signal);
+  try {
+    const addr = await server.listen(port, host);
+    const maddr = await metricsServer.listen(metricsPort, host);
+    logger.info('trustgate is serving', {
+      webhook: `https://${addr.address}:${addr.port}`,
+      metrics: `http://${maddr.address}:${maddr.port}/metrics`,
+      policies: runtime.store.current().length,
+      mode: policyDir !== undefined ? 'files' : 'cluster',
+    });
 
-  await untilShutdown({ server, delayMs: config.shutdownDelayMs, logger, signal });
-  logger.info('shutting down: draining in-flight requests', {});
-  stopWatching?.();
-  await server.close();
-  await metricsServer.close();
-  await runtime.stop();
-  await bundle.close();
-  logger.info('stopped', {});
-  out.flush();
+    await shutdown({
+      server,
+      delayMs: config.shutdownDelayMs,
+      logger,
+      stops,
+      ...(stopWatching ? { beforeClose: stopWatching } : {}),
+    });
+    await metricsServer.close();
+    await runtime.stop();
+    await bundle.close();
+    logger.info('stopped', {});
+    out.flush();
+  } finally {
+    // Only now: until the final flush a signal must not end the process (Node's default).
+    stops.dispose();
+  }
   process.off('exit', flushOnExit);
   return EXIT.ok;
 }

@@ -22,8 +22,9 @@ export interface VerifierBundle {
   readonly verdictMemo: TtlCache<string, MemoisedVerdict>;
   readonly notary: NotaryEvidence;
   /**
-   * Drop policy `id`'s cached outcomes and the memoised verdicts it applied to (it changed or
-   * left the set); other policies keep theirs. Returns how many outcomes were dropped.
+   * Drop policy `id`'s cached outcomes (it changed or left the set) and every memoised verdict
+   * that can no longer be used; other policies keep their outcomes. Returns how many outcomes
+   * were dropped.
    */
   forgetPolicy(id: string): number;
   /** Close upstream connection pools. */

@@ -348,7 +348,8 @@ export async function runServe(
     metrics,
     registry: true,
   });
-  // A changed policy's cached outcomes and memoised verdicts go; other policies keep theirs.
+  // A changed policy's cached outcomes go, and so do memoised verdicts of the old policy set;
+  // other policies keep their outcomes, so their verdicts are rebuilt without upstream calls.
   forgetChangedPolicies(runtime.store, bundle);
 
   const handler = createAdmissionHandler({

@@ -234,8 +234,9 @@ describe('createPullSecretResolver', () => {
 
     const req = { namespace: 'app', serviceAccountName: 'builder', imagePullSecrets: ['pod-pull'] };
 
-    it('gives up on a secret after readTimeoutMs, warns, and reads it again next time', async () => {
-      const { api, reads } = hangingCore('secret/pod-pull');
+    /** A resolver over an API server that never answers the read of `hung`, timing out at 50 ms. */
+    function hangingResolver(hung: string) {
+      const { api, reads } = hangingCore(hung);
       const { logged, logger } = recordingLogger();
       const durations: number[] = [];
       const resolve = createPullSecretResolver({
@@ -246,6 +247,11 @@ describe('createPullSecretResolver', () => {
         readTimeoutMs: 50,
         onApiRead: (s) => durations.push(s),
       });
+      return { resolve, reads, logged, durations };
+    }
+
+    it('gives up on a secret after readTimeoutMs, warns, and reads it again next time', async () => {
+      const { resolve, reads, logged, durations } = hangingResolver('secret/pod-pull');
 
       const first = await resolve(req);
       expect(first.map((c) => JSON.parse(c))).toEqual([{ auths: SA_AUTHS }]);
@@ -266,15 +272,7 @@ describe('createPullSecretResolver', () => {
     });
 
     it('gives up on the ServiceAccount after readTimeoutMs and reads it again next time', async () => {
-      const { api, reads } = hangingCore('sa/builder');
-      const { logged, logger } = recordingLogger();
-      const resolve = createPullSecretResolver({
-        coreApi: api,
-        cacheTtlMs: 30_000,
-        clock: clockAt('2026-12-02T10:00:00Z'),
-        logger,
-        readTimeoutMs: 50,
-      });
+      const { resolve, reads, logged } = hangingResolver('sa/builder');
 
       expect(await resolve(req)).toEqual([POD_CONFIG]);
       expect(logged).toHaveLength(1);

@@ -37,24 +37,26 @@ function setup(signal?: AbortSignal) {
   return { signals, stops, sink, logger: createJsonLogger({ stream: sink }) };
 }
 
+/** `p` as `finished`, and whether it has settled yet as `done()`. */
+function settled(p: Promise<void>): { finished: Promise<void>; done: () => boolean } {
+  let done = false;
+  const finished = p.then(() => {
+    done = true;
+  });
+  return { finished, done: () => done };
+}
+
 function waitFor(delayMs: number, signal?: AbortSignal) {
   const { signals, stops, sink, logger } = setup(signal);
   let drains = 0;
-  let done = false;
-  const finished = untilShutdown({
-    server: { beginDrain: () => void drains++ },
-    delayMs,
-    logger,
-    stops,
-  }).then(() => {
-    done = true;
-  });
+  const run = settled(
+    untilShutdown({ server: { beginDrain: () => void drains++ }, delayMs, logger, stops }),
+  );
   return {
     signals,
     stops,
-    finished,
+    ...run,
     drains: () => drains,
-    done: () => done,
     messages: () => sink.lines.map((l) => l['msg']),
     listeners: () => listenersOn(signals),
   };
@@ -172,31 +174,29 @@ function shutdownWith(delayMs: number) {
   // Every SIGTERM/SIGINT listener count seen when a listener went away.
   const leftAfterRemoval: number[] = [];
   signals.on('removeListener', () => leftAfterRemoval.push(listenersOn(signals)));
-  let done = false;
-  const finished = shutdown({
-    server: {
-      beginDrain: () => undefined,
-      close: () => closed,
+  const run = settled(
+    shutdown({
       server: {
-        closeAllConnections: () => {
-          cuts++;
-          finishClose();
+        beginDrain: () => undefined,
+        close: () => closed,
+        server: {
+          closeAllConnections: () => {
+            cuts++;
+            finishClose();
+          },
         },
       },
-    },
-    delayMs,
-    logger,
-    stops,
-  }).then(() => {
-    done = true;
-  });
+      delayMs,
+      logger,
+      stops,
+    }),
+  );
   return {
     signals,
     stops,
-    finished,
+    ...run,
     finishClose: () => finishClose(),
     cuts: () => cuts,
-    done: () => done,
     leftAfterRemoval,
     warnings: () => sink.lines.filter((l) => l['level'] === 'warn').map((l) => l['msg']),
     messages: () => sink.lines.map((l) => l['msg']),
